@@ -1,0 +1,1 @@
+//! The PostgreSQL outbox between services (DESIGN.md rule 2).

@@ -1,0 +1,200 @@
+//! Instance identity, heartbeat and leader roles held through PostgreSQL
+//! (spec HA guide §2–3).
+//!
+//! Every process registers a UUID v7 in `bus.instance_heartbeat` and renews
+//! it every 10 s. A singleton job runs only while its process holds the
+//! job's row in `bus.leader_role`: the lease is 30 s, renewed every 10 s, and
+//! anybody may take a role whose lease has run out or whose holder stopped
+//! heartbeating, so a crashed holder is replaced within 30 s.
+//!
+//! The spec's `try_acquire` SQL compares the *current* holder with the most
+//! idle live instance, which lets nobody take over when that instance is not
+//! a candidate (another service's binary). Here any live candidate may take
+//! an expired role; the acquisition is one atomic upsert, so two candidates
+//! can never both win.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::RwLock;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Lease of a leader role.
+pub const LEASE_SECS: i32 = 30;
+/// Renewal interval of roles and heartbeats.
+pub const RENEW_INTERVAL: Duration = Duration::from_secs(10);
+
+/// This process, as seen by the other instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceIdentity {
+    pub id: Uuid,
+}
+
+impl InstanceIdentity {
+    /// Registers a fresh instance id.
+    pub async fn register(pool: &PgPool) -> sqlx::Result<Self> {
+        let id = Uuid::now_v7();
+        sqlx::query("insert into bus.instance_heartbeat (instance_id) values ($1)")
+            .bind(id)
+            .execute(pool)
+            .await?;
+        Ok(Self { id })
+    }
+
+    /// Records one heartbeat with a snapshot of the connection pool.
+    pub async fn beat(&self, pool: &PgPool) -> sqlx::Result<()> {
+        let idle = i32::try_from(pool.num_idle()).unwrap_or(i32::MAX);
+        let size = i32::try_from(pool.size()).unwrap_or(i32::MAX);
+        let max = i32::try_from(pool.options().get_max_connections()).unwrap_or(i32::MAX);
+        sqlx::query(
+            "insert into bus.instance_heartbeat (instance_id, heartbeat_at, pool_idle, pool_active, pool_max)
+             values ($1, now(), $2, $3, $4)
+             on conflict (instance_id) do update
+             set heartbeat_at = now(), pool_idle = $2, pool_active = $3, pool_max = $4",
+        )
+        .bind(self.id)
+        .bind(idle)
+        .bind(size - idle)
+        .bind(max)
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Heartbeats every [`RENEW_INTERVAL`] until the task is aborted.
+    pub fn spawn_heartbeat(self, pool: PgPool) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(RENEW_INTERVAL);
+            loop {
+                ticker.tick().await;
+                match self.beat(&pool).await {
+                    Ok(()) => tracing::trace!(instance_id = %self.id, "heartbeat"),
+                    Err(error) => tracing::warn!(instance_id = %self.id, %error, "heartbeat failed"),
+                }
+            }
+        })
+    }
+
+    /// Removes this instance's heartbeat row (clean shutdown).
+    pub async fn deregister(&self, pool: &PgPool) -> sqlx::Result<()> {
+        sqlx::query("delete from bus.instance_heartbeat where instance_id = $1")
+            .bind(self.id)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The leader roles this process holds.
+#[derive(Debug, Clone)]
+pub struct LeaderElection {
+    pool: PgPool,
+    instance_id: Uuid,
+    held: Arc<RwLock<HashSet<String>>>,
+}
+
+impl LeaderElection {
+    pub fn new(pool: PgPool, instance: InstanceIdentity) -> Self {
+        Self { pool, instance_id: instance.id, held: Arc::default() }
+    }
+
+    pub fn instance_id(&self) -> Uuid {
+        self.instance_id
+    }
+
+    /// Takes `role` when it is free, expired, or its holder stopped
+    /// heartbeating; renews it when this instance already holds it.
+    /// Returns whether this instance holds the role afterwards.
+    pub async fn try_acquire(&self, role: &str) -> sqlx::Result<bool> {
+        let holder: Option<Uuid> = sqlx::query_scalar(
+            "insert into bus.leader_role (role, holder, heartbeat_at, ttl_secs)
+             values ($1, $2, now(), $3)
+             on conflict (role) do update
+             set holder = excluded.holder, heartbeat_at = now(), ttl_secs = excluded.ttl_secs,
+                 acquired_at = case when bus.leader_role.holder = excluded.holder
+                                    then bus.leader_role.acquired_at else now() end
+             where bus.leader_role.holder = excluded.holder
+                or bus.leader_role.holder is null
+                or bus.leader_role.heartbeat_at < now() - make_interval(secs => bus.leader_role.ttl_secs)
+                or not exists (
+                    select 1 from bus.instance_heartbeat h
+                    where h.instance_id = bus.leader_role.holder
+                      and h.heartbeat_at > now() - make_interval(secs => bus.leader_role.ttl_secs))
+             returning holder",
+        )
+        .bind(role)
+        .bind(self.instance_id)
+        .bind(LEASE_SECS)
+        .fetch_optional(&self.pool)
+        .await?;
+        let won = holder == Some(self.instance_id);
+        let mut held = self.held.write().await;
+        let had = held.contains(role);
+        if won && !had {
+            tracing::info!(role, instance_id = %self.instance_id, "became leader");
+            held.insert(role.to_string());
+        } else if !won && had {
+            tracing::warn!(role, instance_id = %self.instance_id, "lost leadership");
+            held.remove(role);
+        }
+        Ok(won)
+    }
+
+    /// Whether this instance held `role` at its last acquisition or renewal.
+    pub async fn is_leader(&self, role: &str) -> bool {
+        self.held.read().await.contains(role)
+    }
+
+    /// Gives `role` up at once so another instance can take it.
+    pub async fn release(&self, role: &str) -> sqlx::Result<()> {
+        sqlx::query("update bus.leader_role set holder = null where role = $1 and holder = $2")
+            .bind(role)
+            .bind(self.instance_id)
+            .execute(&self.pool)
+            .await?;
+        if self.held.write().await.remove(role) {
+            tracing::info!(role, instance_id = %self.instance_id, "released leadership");
+        }
+        Ok(())
+    }
+
+    /// Gives up every role this instance holds (shutdown).
+    pub async fn release_all(&self) -> sqlx::Result<()> {
+        let roles: Vec<String> = self.held.read().await.iter().cloned().collect();
+        for role in roles {
+            self.release(&role).await?;
+        }
+        Ok(())
+    }
+
+    /// Competes for `role` every `interval`, renewing it while held.
+    pub fn spawn_campaign(&self, role: String, interval: Duration) -> JoinHandle<()> {
+        let election = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            loop {
+                ticker.tick().await;
+                if let Err(error) = election.try_acquire(&role).await {
+                    tracing::warn!(role, %error, "leader election failed");
+                    election.held.write().await.remove(&role);
+                }
+            }
+        })
+    }
+
+    /// The current holder of `role`, if its lease is live.
+    pub async fn holder(&self, role: &str) -> sqlx::Result<Option<Uuid>> {
+        sqlx::query_scalar(
+            "select holder from bus.leader_role
+             where role = $1 and holder is not null
+               and heartbeat_at >= now() - make_interval(secs => ttl_secs)",
+        )
+        .bind(role)
+        .fetch_optional(&self.pool)
+        .await
+        .map(Option::flatten)
+    }
+}
