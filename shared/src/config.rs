@@ -254,6 +254,8 @@ pub struct IdentityConfig {
     /// Wrong guesses allowed against one code before it is burnt.
     pub verification_max_attempts: u32,
     pub password_min_length: usize,
+    /// Lifetime of new API keys in days; 0 means they do not expire.
+    pub api_key_ttl_days: u64,
 }
 
 impl Default for IdentityConfig {
@@ -263,6 +265,7 @@ impl Default for IdentityConfig {
             verification_resend_secs: 60,
             verification_max_attempts: 5,
             password_min_length: 8,
+            api_key_ttl_days: 0,
         }
     }
 }
@@ -539,6 +542,52 @@ mod tests {
         assert!(!printed.contains("super-secret-jwt-value"));
         assert!(!printed.contains("bootstrap-pass-value"));
         assert!(!printed.contains("db-pass-value"));
+    }
+
+    /// config.example.toml parses, and documents every key there is.
+    #[test]
+    fn example_config_documents_every_key() {
+        let example_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config.example.toml");
+        let example = std::fs::read_to_string(example_path).expect("config.example.toml exists");
+        let parsed: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(&example))
+            .extract()
+            .expect("config.example.toml parses");
+        assert_eq!(parsed.server.port, 50051);
+        // Every leaf key of the defaults appears as `key =` or `# key =`
+        // under its section header.
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let mut missing = Vec::new();
+        fn walk(prefix: &str, value: &serde_json::Value, example: &str, missing: &mut Vec<String>) {
+            let serde_json::Value::Object(map) = value else { return };
+            for (key, child) in map {
+                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let is_table = child.as_object().is_some_and(|object| object.values().any(|v| !v.is_object()) || object.is_empty());
+                if child.is_object() && is_table {
+                    if !example.contains(&format!("[{path}]")) {
+                        missing.push(format!("[{path}]"));
+                    }
+                    walk(&path, child, example, missing);
+                } else if child.is_object() {
+                    walk(&path, child, example, missing);
+                } else {
+                    let section = prefix.to_string();
+                    let start = example.find(&format!("\n[{section}]\n")).map(|index| index + 1).unwrap_or(0);
+                    let rest = &example[start..];
+                    let end = rest[1..].find("\n[").map(|index| index + 1).unwrap_or(rest.len());
+                    let body = &rest[..end];
+                    let documented = body.lines().any(|line| {
+                        let line = line.trim_start_matches('#').trim();
+                        line.starts_with(&format!("{key} =")) || line.starts_with(&format!("{key}="))
+                    });
+                    if !documented {
+                        missing.push(path);
+                    }
+                }
+            }
+        }
+        walk("", &defaults, &example, &mut missing);
+        assert!(missing.is_empty(), "config.example.toml does not document: {missing:?}");
     }
 
     #[test]

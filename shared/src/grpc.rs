@@ -46,6 +46,81 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received");
 }
 
+/// Reports every name in `services` (and the overall "") as SERVING while
+/// the database answers `select 1`, NOT_SERVING otherwise; checked every 2 s.
+pub fn spawn_db_health(
+    reporter: tonic_health::server::HealthReporter,
+    pool: sqlx::PgPool,
+    services: &'static [&'static str],
+) -> tokio::task::JoinHandle<()> {
+    use tonic_health::ServingStatus;
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(2));
+        let mut last: Option<bool> = None;
+        loop {
+            ticker.tick().await;
+            let probe = tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                sqlx::query_scalar::<_, i32>("select 1").fetch_one(&pool),
+            )
+            .await;
+            let healthy = matches!(probe, Ok(Ok(1)));
+            let status = if healthy { ServingStatus::Serving } else { ServingStatus::NotServing };
+            if last != Some(healthy) {
+                if healthy {
+                    tracing::info!("database reachable; serving");
+                } else {
+                    tracing::warn!("database unreachable; reporting not serving");
+                }
+                last = Some(healthy);
+            }
+            reporter.set_service_status("", status).await;
+            for service in services {
+                reporter.set_service_status(*service, status).await;
+            }
+        }
+    })
+}
+
+/// Runs one service binary: loads and checks the configuration, requires
+/// `[db].url`, and runs `serve`. Configuration problems end the process
+/// with exit code 2 and a one-line reason; other failures with 1.
+pub async fn run_service<F, Fut>(name: &str, serve: F) -> std::process::ExitCode
+where
+    F: FnOnce(std::sync::Arc<crate::Config>, String) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let config = match crate::Config::load().and_then(|config| config.validate().map(|()| config)) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("rustbill-{name}: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let url = match config.require_db_url() {
+        Ok(url) => url.to_string(),
+        Err(error) => {
+            eprintln!("rustbill-{name}: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match serve(std::sync::Arc::new(config), url).await {
+        Ok(()) => {
+            tracing::info!(service = name, "stopped");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            if let Some(config_error) = error.downcast_ref::<crate::config::ConfigError>() {
+                eprintln!("rustbill-{name}: {config_error}");
+                return std::process::ExitCode::from(2);
+            }
+            tracing::error!(service = name, error = format!("{error:#}"), "failed");
+            eprintln!("rustbill-{name}: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 mod tokio_stream_compat {
     pub use tonic::transport::server::TcpIncoming;
 }

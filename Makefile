@@ -1,0 +1,50 @@
+# RustBill — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+# Keep the test suite inside the CI budget on 2 cores.
+TEST_THREADS ?= 4
+
+.PHONY: run test deps deps-lint build release lint fmt clippy check bench clean-data
+
+## make run: install what is missing, build, start rustbill-server (embedded PostgreSQL)
+run: deps
+	$(CARGO) build -p rustbill-server
+	@./deploy/dev/local-config.sh
+	exec ./target/debug/rustbill-server
+
+## make test: install what is missing, run every test against a real PostgreSQL
+test: deps-lint
+	$(CARGO) build --workspace --all-targets
+	$(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads=$(TEST_THREADS)
+	./target/tools/node_modules/.bin/buf lint
+
+deps:
+	@./deploy/dev/ensure-deps.sh
+
+deps-lint:
+	@./deploy/dev/ensure-deps.sh --lint
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release -p rustbill-server -p rustbill-edge -p rustbill-identity -p rustbill-payments
+
+lint: deps-lint fmt clippy
+	./target/tools/node_modules/.bin/buf lint
+
+fmt:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+
+check: fmt clippy test
+
+## make bench: latency of Login and GetMe, through the edge and direct
+bench: deps
+	$(CARGO) run --release -p rustbill-bench
+
+## remove the embedded database of `make run`
+clean-data:
+	rm -rf ./data/pg ./data/pg.sock

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what `make run` / `make test` need on a fresh Debian or Ubuntu
+# machine, and nothing that is already there. Works as root or through sudo.
+#   ensure-deps.sh            PostgreSQL server binaries, C toolchain
+#   ensure-deps.sh --lint     also Node.js/npm and buf (for proto lint)
+set -euo pipefail
+
+want_lint=false
+for argument in "$@"; do
+  case "$argument" in
+    --lint) want_lint=true ;;
+    *) echo "ensure-deps: unknown option $argument" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "ensure-deps: need root (or sudo) to run: $*" >&2
+    exit 1
+  fi
+}
+
+apt_updated=false
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-deps: apt-get not found; install these yourself: $*" >&2
+    exit 1
+  fi
+  if [ "$apt_updated" = false ]; then
+    say "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=true
+  fi
+  say "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+# The server binaries (initdb, pg_ctl, postgres), not just the client.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+# runuser runs PostgreSQL as an unprivileged user when we are root.
+command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+if [ "$want_lint" = true ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt_install "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    echo "ensure-deps: cargo is in ~/.cargo/bin but not on PATH; run: source \"\$HOME/.cargo/env\"" >&2
+  else
+    echo "ensure-deps: Rust is not installed; install it from https://rustup.rs (rustup), then rerun" >&2
+  fi
+  exit 1
+fi
+
+if [ "$want_lint" = true ] && [ ! -x target/tools/node_modules/.bin/buf ]; then
+  say "npm install @bufbuild/buf (into target/tools)"
+  mkdir -p target/tools
+  npm install --silent --no-audit --no-fund --prefix target/tools @bufbuild/buf@1 >/dev/null
+fi

@@ -1,0 +1,40 @@
+//! Events identity writes to the outbox, in the same transaction as the
+//! change they announce.
+
+use rustbill_shared::bus::{self, NewEvent};
+use rustbill_shared::principal::Caller;
+use rustbill_shared::{AppError, AppResult};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A verification code to e-mail (payload: email, purpose, code, expires_at).
+pub const VERIFICATION_CODE_ISSUED: &str = "identity.verification_code_issued";
+/// A customer signed up (payload: customer_id, user_id, username, email, display_name).
+pub const CUSTOMER_REGISTERED: &str = "identity.customer_registered";
+/// An admin created a customer.
+pub const CUSTOMER_CREATED: &str = "identity.customer_created";
+/// An admin changed a customer (payload lists the changed fields).
+pub const CUSTOMER_UPDATED: &str = "identity.customer_updated";
+/// An admin deleted a customer.
+pub const CUSTOMER_DELETED: &str = "identity.customer_deleted";
+
+/// Writes one event inside the caller's transaction.
+pub async fn publish(
+    connection: &mut PgConnection,
+    caller: &Caller,
+    event_type: &str,
+    aggregate_id: Uuid,
+    customer_id: Option<Uuid>,
+    payload: serde_json::Value,
+) -> AppResult<Uuid> {
+    let event = NewEvent {
+        id: Uuid::now_v7(),
+        event_type: event_type.to_string(),
+        aggregate_id,
+        customer_id,
+        payload,
+        source: "identity".to_string(),
+        request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
+    };
+    bus::publish(connection, &event).await.map_err(|error| AppError::Internal(anyhow::Error::new(error).context("failed to publish event")))
+}

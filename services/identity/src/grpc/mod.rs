@@ -1,0 +1,6 @@
+//! gRPC adapters: wire types in, validated calls, wire types out.
+
+pub mod apikey;
+pub mod auth;
+pub mod customer;
+pub mod identity;
