@@ -156,16 +156,7 @@ impl ApiKeys {
         .fetch_optional(&mut *transaction)
         .await?;
         let Some(row) = row else { return Err(AppError::not_found("API key not found")) };
-        if let Err(error) = authorize(&mut transaction, caller, row.customer_id).await {
-            // Another customer's key: answer as if it did not exist, so
-            // key ids of other customers cannot be probed.
-            return Err(match error {
-                AppError::PermissionDenied(_) if caller.principal.customer_id().is_some_and(|own| own != row.customer_id) => {
-                    AppError::not_found("API key not found")
-                }
-                other => other,
-            });
-        }
+        authorize(&mut transaction, caller, row.customer_id).await?;
         sqlx::query("update api_keys set enabled = false, revoked_at = coalesce(revoked_at, now()) where id = $1")
             .bind(id)
             .execute(&mut *transaction)

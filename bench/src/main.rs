@@ -1,0 +1,223 @@
+//! `make bench`: p50/p99 latency and throughput of Login and GetMe, through
+//! the edge (gRPC, with authentication and principal signing) and direct to
+//! the identity service (the baseline, measured in the same run), plus a
+//! bare `select 1` to the database as the floor.
+//!
+//! Environment: `BENCH_LOGINS` (default 200), `BENCH_CALLS` (default 3000),
+//! `BENCH_CONCURRENCY` (default 8). Uses `DATABASE_URL` or a throwaway
+//! PostgreSQL from the system's binaries.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use rustbill_proto::identity::identity_service_client::IdentityServiceClient;
+use rustbill_proto::identity::{GetMeRequest, LoginRequest};
+use rustbill_shared::Config;
+use rustbill_shared::principal::{Caller, InternalSigner, Principal};
+use rustbill_shared::testkit::TestDb;
+use secrecy::SecretString;
+use tonic::transport::Channel;
+
+const ADMIN_PASSWORD: &str = "bench-admin-password-1";
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+}
+
+struct Stats {
+    name: String,
+    samples: Vec<Duration>,
+    wall: Duration,
+}
+
+impl Stats {
+    fn percentile(&self, fraction: f64) -> Duration {
+        let mut sorted = self.samples.clone();
+        sorted.sort();
+        let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+        sorted.get(index).copied().unwrap_or_default()
+    }
+
+    fn print(&self) {
+        println!(
+            "{:<34} n={:<6} p50={:>9.3} ms  p99={:>9.3} ms  throughput={:>9.1} req/s",
+            self.name,
+            self.samples.len(),
+            self.percentile(0.50).as_secs_f64() * 1e3,
+            self.percentile(0.99).as_secs_f64() * 1e3,
+            self.samples.len() as f64 / self.wall.as_secs_f64(),
+        );
+    }
+}
+
+/// Runs `total` calls of `call` with `concurrency` workers.
+async fn measure<F, Fut>(name: &str, total: usize, concurrency: usize, call: F) -> anyhow::Result<Stats>
+where
+    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    // Warm up connections and caches.
+    for index in 0..concurrency.min(total) {
+        call(index).await?;
+    }
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..concurrency {
+        let call = call.clone();
+        workers.spawn(async move {
+            let mut samples = Vec::new();
+            let mut index = worker;
+            while index < total {
+                let begin = Instant::now();
+                call(index).await?;
+                samples.push(begin.elapsed());
+                index += concurrency;
+            }
+            Ok::<_, anyhow::Error>(samples)
+        });
+    }
+    let mut samples = Vec::with_capacity(total);
+    while let Some(joined) = workers.join_next().await {
+        samples.extend(joined??);
+    }
+    Ok(Stats { name: name.to_string(), samples, wall: started.elapsed() })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let logins = env_number("BENCH_LOGINS", 200);
+    let calls = env_number("BENCH_CALLS", 3000);
+    let concurrency = env_number("BENCH_CONCURRENCY", 8).max(1);
+
+    let database = TestDb::new().await?;
+    let mut config = Config::default();
+    config.db.url = Some(SecretString::from(database.url().to_string()));
+    config.jwt.secret = Some(SecretString::from("bench-jwt-secret-0123456789abcdef-0123456789"));
+    config.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    config.server.port = 0;
+    config.rate_limit.enabled = false;
+    config.server.max_concurrency = 256;
+    let internal_secret = config.internal_secret();
+    let server = rustbill_server::Server::start(config).await?;
+    let edge = Channel::from_shared(format!("http://{}", server.edge_addr))?.connect().await?;
+    let direct = Channel::from_shared(format!("http://{}", server.identity_addr))?.connect().await?;
+    let signer = InternalSigner::new(&internal_secret, 60);
+
+    println!("rustbill-bench: logins={logins} calls={calls} concurrency={concurrency}");
+    println!("(direct = straight to the identity service with a signed principal: the baseline without the edge)");
+
+    let login = || LoginRequest { username: "admin".into(), password: ADMIN_PASSWORD.into(), user_type: "admin".into() };
+    // The session cookie for GetMe through the edge.
+    let response = IdentityServiceClient::new(edge.clone()).login(login()).await?;
+    let cookie = response
+        .metadata()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .ok_or_else(|| anyhow::anyhow!("no session cookie"))?
+        .to_string();
+    let admin_id = uuid::Uuid::parse_str(&response.into_inner().user.map(|user| user.id).unwrap_or_default())?;
+
+    let mut results = Vec::new();
+
+    let pool = database.pool().await?;
+    results.push(
+        measure("db select 1 (floor)", calls, concurrency, move |_| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i32>("select 1").fetch_one(&pool).await?;
+                Ok(())
+            }
+        })
+        .await?,
+    );
+
+    {
+        let channel = direct.clone();
+        let signer = signer.clone();
+        results.push(
+            measure("Login direct (baseline)", logins, concurrency, move |_| {
+                let mut client = IdentityServiceClient::new(channel.clone());
+                let mut request = tonic::Request::new(login());
+                signer.attach(
+                    &Caller { principal: Principal::anonymous(), request_id: "bench".into(), client_ip: "127.0.0.1".into() },
+                    &mut request,
+                );
+                async move {
+                    client.login(request).await?;
+                    Ok(())
+                }
+            })
+            .await?,
+        );
+    }
+    {
+        let channel = edge.clone();
+        results.push(
+            measure("Login through the edge", logins, concurrency, move |_| {
+                let mut client = IdentityServiceClient::new(channel.clone());
+                async move {
+                    client.login(login()).await?;
+                    Ok(())
+                }
+            })
+            .await?,
+        );
+    }
+    {
+        let channel = direct.clone();
+        let signer = signer.clone();
+        results.push(
+            measure("GetMe direct (baseline)", calls, concurrency, move |_| {
+                let mut client = IdentityServiceClient::new(channel.clone());
+                let mut request = tonic::Request::new(GetMeRequest {});
+                signer.attach(
+                    &Caller {
+                        principal: Principal::Admin {
+                            user_id: admin_id,
+                            username: "admin".into(),
+                            role: rustbill_shared::principal::AdminRole::Admin,
+                            session_id: uuid::Uuid::nil(),
+                        },
+                        request_id: "bench".into(),
+                        client_ip: "127.0.0.1".into(),
+                    },
+                    &mut request,
+                );
+                async move {
+                    client.get_me(request).await?;
+                    Ok(())
+                }
+            })
+            .await?,
+        );
+    }
+    {
+        let channel = edge.clone();
+        results.push(
+            measure("GetMe through the edge", calls, concurrency, move |_| {
+                let mut client = IdentityServiceClient::new(channel.clone());
+                let mut request = tonic::Request::new(GetMeRequest {});
+                request.metadata_mut().insert("cookie", cookie.parse().expect("ascii cookie"));
+                async move {
+                    client.get_me(request).await?;
+                    Ok(())
+                }
+            })
+            .await?,
+        );
+    }
+
+    for stats in &results {
+        stats.print();
+    }
+    let p50 = |name: &str| results.iter().find(|stats| stats.name.starts_with(name)).map(|stats| stats.percentile(0.5));
+    if let (Some(edge), Some(direct)) = (p50("GetMe through"), p50("GetMe direct")) {
+        println!(
+            "edge overhead on GetMe p50: {:.3} ms (session lookup + principal signing + one proxy hop)",
+            (edge.as_secs_f64() - direct.as_secs_f64()) * 1e3
+        );
+    }
+    server.run_until(async {}).await?;
+    Ok(())
+}

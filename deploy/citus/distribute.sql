@@ -1,0 +1,25 @@
+-- Citus: which RustBill tables are distributed, and by what.
+-- Run once on the coordinator after the first start has created the
+-- schemas (the services migrate themselves):
+--   psql "$DATABASE_URL" -f deploy/citus/distribute.sql
+--
+-- Rule (DESIGN.md rule 6): tables that belong to a customer carry
+-- customer_id NOT NULL and are distributed by it. Small, global tables are
+-- reference tables. The bus (outbox, leader roles, heartbeats) stays a
+-- local table on the coordinator: it is written in the same transaction as
+-- business rows, read with SKIP LOCKED, and small.
+--
+-- identity: logins look users up by username and e-mail across customers,
+-- so its tables are reference tables (replicated, globally unique indexes
+-- keep working).
+select create_reference_table('identity.customers');
+select create_reference_table('identity.admin_users');
+select create_reference_table('identity.customer_users');
+select create_reference_table('identity.sessions');
+select create_reference_table('identity.refresh_tokens');
+select create_reference_table('identity.api_keys');
+select create_reference_table('identity.verification_codes');
+select create_reference_table('identity.operation_logs');
+
+-- payments: balances are per customer.
+select create_distributed_table('payments.balance_accounts', 'customer_id');

@@ -1,0 +1,38 @@
+//! `rustbill-server`: the single-machine default.
+
+use std::process::ExitCode;
+
+use rustbill_shared::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    rustbill_shared::telemetry::init();
+    let config = match Config::load().and_then(|config| config.validate().map(|()| config)) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("rustbill-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let admin_path = config.server.admin_path.clone();
+    let server = match rustbill_server::Server::start(config).await {
+        Ok(server) => server,
+        Err(error) => {
+            if let Some(config_error) = error.downcast_ref::<rustbill_shared::config::ConfigError>() {
+                eprintln!("rustbill-server: {config_error}");
+                return ExitCode::from(2);
+            }
+            eprintln!("rustbill-server: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // One machine-readable line; tests and scripts wait for it.
+    println!("rustbill-server ready: edge=http://{} admin=http://{}{}", server.edge_addr, server.edge_addr, admin_path);
+    match server.run_until(rustbill_shared::grpc::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("rustbill-server: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

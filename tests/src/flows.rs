@@ -1,0 +1,110 @@
+//! Steps many tests share, each through the edge with the gRPC client.
+
+use rustbill_proto::customer::customer_service_client::CustomerServiceClient;
+use rustbill_proto::customer::UpdateCustomerRequest;
+use rustbill_proto::identity::identity_service_client::IdentityServiceClient;
+use rustbill_proto::identity::*;
+use tonic::transport::Channel;
+
+use crate::{ADMIN_PASSWORD, ADMIN_USERNAME, TestServer, cookie_pair, session};
+
+/// A logged-in customer.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub user_id: String,
+    pub customer_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// Logs an admin in; returns the `cookie` header value to send back.
+pub async fn admin_cookie(channel: Channel, username: &str, password: &str) -> String {
+    let mut identity = IdentityServiceClient::new(channel);
+    let response = identity
+        .login(LoginRequest { username: username.into(), password: password.into(), user_type: "admin".into() })
+        .await
+        .expect("admin login");
+    let set_cookie = response
+        .metadata()
+        .get("set-cookie")
+        .expect("admin login sets a cookie")
+        .to_str()
+        .expect("ascii cookie")
+        .to_string();
+    cookie_pair(&set_cookie)
+}
+
+/// The bootstrap admin's cookie.
+pub async fn bootstrap_admin(server: &TestServer) -> String {
+    admin_cookie(server.channel().await, ADMIN_USERNAME, ADMIN_PASSWORD).await
+}
+
+/// The newest verification code e-mailed to `email`, read from the outbox
+/// event the notify service would deliver.
+pub async fn latest_code(server: &TestServer, email: &str) -> String {
+    let pool = server.pool().await;
+    let code: Option<String> = sqlx::query_scalar(
+        "select payload->>'code' from bus.event_queue
+         where event_type = 'identity.verification_code_issued' and payload->>'email' = $1
+         order by created_at desc, id desc limit 1",
+    )
+    .bind(email.to_lowercase())
+    .fetch_optional(&pool)
+    .await
+    .expect("read outbox");
+    pool.close().await;
+    code.expect("a verification code event in the outbox")
+}
+
+/// SendVerificationCode → Register → Login, all through the edge.
+pub async fn register_customer(server: &TestServer, username: &str) -> Customer {
+    let mut identity = IdentityServiceClient::new(server.channel().await);
+    let email = format!("{username}@example.com");
+    let password = format!("{username}-Pass-123");
+    identity
+        .send_verification_code(SendVerificationCodeRequest { email: email.clone(), purpose: "registration".into() })
+        .await
+        .expect("send verification code");
+    let code = latest_code(server, &email).await;
+    let registered = identity
+        .register(RegisterRequest {
+            username: username.into(),
+            email: email.clone(),
+            display_name: format!("{username} display"),
+            password: password.clone(),
+            verification_code: code,
+        })
+        .await
+        .expect("register")
+        .into_inner();
+    let user = registered.user.expect("registered user");
+    let login = identity
+        .login(LoginRequest { username: username.into(), password: password.clone(), user_type: "customer".into() })
+        .await
+        .expect("customer login")
+        .into_inner();
+    Customer {
+        username: username.into(),
+        email,
+        password,
+        user_id: user.id,
+        customer_id: registered.customer_id,
+        access_token: login.access_token,
+        refresh_token: login.refresh_token,
+    }
+}
+
+/// Lets a customer create API keys (admin action).
+pub async fn allow_api_keys(server: &TestServer, admin_cookie: &str, customer_id: &str) {
+    let mut customers = CustomerServiceClient::new(server.channel().await);
+    customers
+        .update_customer(session(
+            UpdateCustomerRequest { id: customer_id.into(), can_create_api_keys: Some(true), ..Default::default() },
+            admin_cookie,
+        ))
+        .await
+        .expect("enable API keys");
+}

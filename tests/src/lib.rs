@@ -1,0 +1,172 @@
+//! Harness of the whole-system tests.
+//!
+//! [`TestServer`] starts the real `rustbill-server` binary on a fresh
+//! PostgreSQL database (from the shared test kit) with the edge on a free
+//! port, and stops it when dropped. Tests then talk to the edge only: with
+//! tonic's gRPC clients ([`TestServer::channel`]) and with a gRPC-Web client
+//! over HTTP/1.1 ([`GrpcWeb`]) that frames requests exactly as browsers do.
+
+pub mod flows;
+pub mod grpc_web;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rustbill_shared::testkit::TestDb;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tonic::transport::Channel;
+
+pub use grpc_web::{GrpcWeb, WebError};
+
+/// The bootstrap admin of every test server.
+pub const ADMIN_USERNAME: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "bootstrap-Admin-pass-1";
+/// The JWT secret of every test server.
+pub const JWT_SECRET: &str = "system-test-jwt-secret-0123456789abcdef";
+
+/// Path of a workspace binary built by `cargo build`.
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    // Test executables live in target/<profile>/deps/.
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).context("no target directory")?;
+    let path = profile_dir.join(name);
+    if !path.exists() {
+        bail!("{} not found: build it first (`cargo build -p {name}` or `make test`)", path.display());
+    }
+    Ok(path)
+}
+
+/// A running `rustbill-server` on its own database.
+pub struct TestServer {
+    pub database: TestDb,
+    pub edge: String,
+    child: Child,
+    pub stderr_log: PathBuf,
+    _workdir: tempfile::TempDir,
+}
+
+/// Extra settings for a test server, as `RUSTBILL_…` variables.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub env: Vec<(String, String)>,
+}
+
+impl Settings {
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+}
+
+impl TestServer {
+    /// A server with rate limits off (tests log in a lot).
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(Settings::default().with("RUSTBILL_RATE_LIMIT__ENABLED", "false")).await
+    }
+
+    pub async fn start_with(settings: Settings) -> anyhow::Result<Self> {
+        let database = TestDb::new().await?;
+        let workdir = tempfile::tempdir()?;
+        let stderr_log = workdir.path().join("server.log");
+        let mut command = Command::new(binary("rustbill-server")?);
+        command
+            .current_dir(workdir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", std::env::var("RUSTBILL_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env("CONFIG_FILE", workdir.path().join("absent.toml"))
+            .env("LOCAL_CONFIG_FILE", workdir.path().join("absent.local.toml"))
+            .env("RUSTBILL_DB__URL", database.url())
+            .env("RUSTBILL_DB__MIN_CONNECTIONS", "0")
+            .env("RUSTBILL_DB__MAX_CONNECTIONS", "8")
+            .env("RUSTBILL_JWT__SECRET", JWT_SECRET)
+            .env("RUSTBILL_BOOTSTRAP__ADMIN_USERNAME", ADMIN_USERNAME)
+            .env("RUSTBILL_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUSTBILL_SERVER__PORT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_log)?)
+            .kill_on_drop(true);
+        for (key, value) in &settings.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().context("failed to start rustbill-server")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix("rustbill-server ready: edge=") {
+                    let edge = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    return Ok::<_, anyhow::Error>(Some(edge));
+                }
+            }
+            Ok(None)
+        })
+        .await;
+        let edge = match ready {
+            Ok(Ok(Some(edge))) => edge,
+            other => {
+                let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
+                child.kill().await.ok();
+                bail!("rustbill-server did not become ready ({other:?}); its log:\n{log}");
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { database, edge, child, stderr_log, _workdir: workdir })
+    }
+
+    /// A gRPC (HTTP/2) channel to the edge.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.edge.clone()).expect("edge url").connect().await.expect("connect to the edge")
+    }
+
+    /// A gRPC-Web client (HTTP/1.1) to the edge.
+    pub fn web(&self) -> GrpcWeb {
+        GrpcWeb::new(&self.edge)
+    }
+
+    /// The server's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+
+    /// A connection to the server's database, for assertions about what
+    /// was (not) written.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        self.database.pool().await.expect("test database pool")
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        if let Some(pid) = self.child.id() {
+            std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status()?;
+        }
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??;
+        Ok(status)
+    }
+}
+
+/// Adds a header to every call of a tonic client.
+pub fn with_header<T>(mut request: tonic::Request<T>, key: &'static str, value: &str) -> tonic::Request<T> {
+    request.metadata_mut().insert(key, value.parse().expect("ascii header value"));
+    request
+}
+
+/// Adds `authorization: Bearer <token>`.
+pub fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    with_header(tonic::Request::new(message), "authorization", &format!("Bearer {token}"))
+}
+
+/// Adds the admin session cookie.
+pub fn session<T>(message: T, cookie: &str) -> tonic::Request<T> {
+    with_header(tonic::Request::new(message), "cookie", cookie)
+}
+
+/// The `name=value` part of a `set-cookie` header.
+pub fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().trim().to_string()
+}
