@@ -106,7 +106,8 @@ async fn main() -> anyhow::Result<()> {
     println!("rustbill-bench: logins={logins} calls={calls} concurrency={concurrency}");
     println!("(direct = straight to the identity service with a signed principal: the baseline without the edge)");
 
-    let login = || LoginRequest { username: "admin".into(), password: ADMIN_PASSWORD.into(), user_type: "admin".into() };
+    let login =
+        || LoginRequest { username: "admin".into(), password: ADMIN_PASSWORD.into(), user_type: "admin".into() };
     // The session cookie for GetMe through the edge.
     let response = IdentityServiceClient::new(edge.clone()).login(login()).await?;
     let cookie = response
@@ -140,7 +141,11 @@ async fn main() -> anyhow::Result<()> {
                 let mut client = IdentityServiceClient::new(channel.clone());
                 let mut request = tonic::Request::new(login());
                 signer.attach(
-                    &Caller { principal: Principal::anonymous(), request_id: "bench".into(), client_ip: "127.0.0.1".into() },
+                    &Caller {
+                        principal: Principal::anonymous(),
+                        request_id: "bench".into(),
+                        client_ip: "127.0.0.1".into(),
+                    },
                     &mut request,
                 );
                 async move {

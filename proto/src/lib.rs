@@ -60,12 +60,10 @@ pub mod rustbill {
 pub use rustbill::*;
 
 /// Encoded `FileDescriptorSet` of the public packages, for gRPC reflection.
-pub const PUBLIC_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/rustbill_public_descriptor.bin"));
+pub const PUBLIC_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rustbill_public_descriptor.bin"));
 
 /// Encoded `FileDescriptorSet` of every package, public and internal.
-pub const ALL_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/rustbill_all_descriptor.bin"));
+pub const ALL_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rustbill_all_descriptor.bin"));
 
 /// Fully qualified names of the public gRPC services the edge routes and
 /// reports through `grpc.health.v1`.
@@ -101,16 +99,11 @@ mod tests {
             .iter()
             .flat_map(|file| {
                 let package = file.package().to_owned();
-                file.service
-                    .iter()
-                    .map(move |service| format!("{package}.{}", service.name()))
+                file.service.iter().map(move |service| format!("{package}.{}", service.name()))
             })
             .collect();
         in_descriptors.sort();
-        let mut listed: Vec<String> = super::PUBLIC_SERVICES
-            .iter()
-            .map(|name| (*name).to_owned())
-            .collect();
+        let mut listed: Vec<String> = super::PUBLIC_SERVICES.iter().map(|name| (*name).to_owned()).collect();
         listed.sort();
         assert_eq!(listed, in_descriptors);
     }

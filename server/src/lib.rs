@@ -97,14 +97,16 @@ impl Server {
         {
             let (config, database, token) = (config.clone(), identity_db.clone(), shutdown.clone());
             tasks.spawn(async move {
-                let result = rustbill_identity::serve(config, database, identity_listener, token.cancelled_owned()).await;
+                let result =
+                    rustbill_identity::serve(config, database, identity_listener, token.cancelled_owned()).await;
                 ("identity", result)
             });
         }
         {
             let (config, database, token) = (config.clone(), payments_db.clone(), shutdown.clone());
             tasks.spawn(async move {
-                let result = rustbill_payments::serve(config, database, payments_listener, token.cancelled_owned()).await;
+                let result =
+                    rustbill_payments::serve(config, database, payments_listener, token.cancelled_owned()).await;
                 ("payments", result)
             });
         }

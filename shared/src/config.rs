@@ -218,11 +218,7 @@ pub struct TelemetryConfig {
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self {
-            enabled: false,
-            otlp_endpoint: "http://localhost:4317".into(),
-            service_name: "rustbill".into(),
-        }
+        Self { enabled: false, otlp_endpoint: "http://localhost:4317".into(), service_name: "rustbill".into() }
     }
 }
 
@@ -279,10 +275,7 @@ pub struct ServiceEndpoint {
 
 impl ServiceEndpoint {
     fn local(port: u16) -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], port)),
-            url: format!("http://127.0.0.1:{port}"),
-        }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], port)), url: format!("http://127.0.0.1:{port}") }
     }
 }
 
@@ -317,7 +310,9 @@ pub enum ConfigError {
     Load(String),
     #[error("[jwt].secret is not set (set RUSTBILL_JWT__SECRET or [jwt].secret, 32+ random characters)")]
     JwtSecretMissing,
-    #[error("[jwt].secret is the example placeholder \"change-me-in-production\"; set a random secret of 32+ characters")]
+    #[error(
+        "[jwt].secret is the example placeholder \"change-me-in-production\"; set a random secret of 32+ characters"
+    )]
     JwtSecretPlaceholder,
     #[error("[jwt].secret is {0} characters long; it must be at least 32")]
     JwtSecretTooShort(usize),
@@ -325,9 +320,7 @@ pub enum ConfigError {
     DbUrlMissing,
     #[error("[session].cookie_same_site must be Strict, Lax or None, not {0:?}")]
     BadSameSite(String),
-    #[error(
-        "no admin exists and [bootstrap].admin_password is not set (set RUSTBILL_BOOTSTRAP__ADMIN_PASSWORD)"
-    )]
+    #[error("no admin exists and [bootstrap].admin_password is not set (set RUSTBILL_BOOTSTRAP__ADMIN_PASSWORD)")]
     BootstrapPasswordMissing,
 }
 
@@ -340,8 +333,7 @@ impl Config {
     /// The layered figment, for tests and tools that want to add layers.
     pub fn figment() -> Figment {
         let config_file = std::env::var("CONFIG_FILE").unwrap_or_else(|_| "config.toml".into());
-        let local_file =
-            std::env::var("LOCAL_CONFIG_FILE").unwrap_or_else(|_| "config.local.toml".into());
+        let local_file = std::env::var("LOCAL_CONFIG_FILE").unwrap_or_else(|_| "config.local.toml".into());
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(config_file))
             .merge(Toml::file(local_file))
@@ -492,10 +484,7 @@ mod tests {
             assert_eq!(config.server.cors_allowed_origins, vec!["https://c.example".to_string()]);
             assert_eq!(config.db.max_connections, 7);
             assert_eq!(config.require_db_url().unwrap(), "postgres://from-database-url/db");
-            assert_eq!(
-                config.bootstrap.admin_password.as_ref().unwrap().expose_secret(),
-                "s3cret-from-env"
-            );
+            assert_eq!(config.bootstrap.admin_password.as_ref().unwrap().expose_secret(), "s3cret-from-env");
             config.validate().unwrap();
             jail.set_env("RUSTBILL_DB__URL", "postgres://from-rustbill-env/db");
             let config: Config = Config::figment().extract()?;
@@ -562,7 +551,9 @@ mod tests {
             let serde_json::Value::Object(map) = value else { return };
             for (key, child) in map {
                 let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-                let is_table = child.as_object().is_some_and(|object| object.values().any(|v| !v.is_object()) || object.is_empty());
+                let is_table = child
+                    .as_object()
+                    .is_some_and(|object| object.values().any(|v| !v.is_object()) || object.is_empty());
                 if child.is_object() && is_table {
                     if !example.contains(&format!("[{path}]")) {
                         missing.push(format!("[{path}]"));

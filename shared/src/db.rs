@@ -39,9 +39,7 @@ pub fn pool_options(config: &DbConfig) -> PgPoolOptions {
 }
 
 fn valid_schema_name(schema: &str) -> bool {
-    !schema.is_empty()
-        && schema.len() <= 40
-        && schema.bytes().all(|byte| byte.is_ascii_lowercase() || byte == b'_')
+    !schema.is_empty() && schema.len() <= 40 && schema.bytes().all(|byte| byte.is_ascii_lowercase() || byte == b'_')
 }
 
 /// The database role of a service schema.
@@ -87,7 +85,7 @@ pub async fn open_service(
 
     let instance = InstanceIdentity::register(&owner).await.context("failed to register instance")?;
     let leader = LeaderElection::new(owner.clone(), instance);
-    migrate_as_leader(&leader, &connect, schema, migrator).await?;
+    migrate_as_leader(&instance, &owner, &leader, &connect, schema, migrator).await?;
     if use_role {
         // Tables created by migrations belong to the owner; hand them over.
         grant_schema_objects(&owner, schema, &role_name(schema)).await?;
@@ -127,25 +125,35 @@ async fn prepare_role(owner: &PgPool, schema: &str) -> anyhow::Result<bool> {
            execute format('grant {role} to %I', current_user);
          end $$"
     );
-    // Two instances may create the role at once; serialise on a lock.
-    let mut transaction = owner.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock(hashtext('rustbill:roles'))").execute(&mut *transaction).await?;
-    match transaction.execute(AssertSqlSafe(statement)).await {
-        Ok(_) => {
-            transaction.commit().await?;
-            Ok(true)
-        }
-        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42501") => {
-            if !ROLE_WARNING.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    "database refuses CREATE ROLE; services share the connecting role \
-                     (set [db].per_service_roles = false to silence this)"
-                );
+    // Roles are cluster-wide while advisory locks are per database, so two
+    // databases of one cluster may race to create the same role: a
+    // duplicate means another one won, and the role is there; try again.
+    for attempt in 0..3 {
+        let mut transaction = owner.begin().await?;
+        sqlx::query("select pg_advisory_xact_lock(hashtext('rustbill:roles'))").execute(&mut *transaction).await?;
+        match transaction.execute(AssertSqlSafe(statement.clone())).await {
+            Ok(_) => {
+                transaction.commit().await?;
+                return Ok(true);
             }
-            Ok(false)
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("42501") => {
+                if !ROLE_WARNING.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "database refuses CREATE ROLE; services share the connecting role \
+                         (set [db].per_service_roles = false to silence this)"
+                    );
+                }
+                return Ok(false);
+            }
+            Err(sqlx::Error::Database(error))
+                if attempt < 2 && matches!(error.code().as_deref(), Some("23505") | Some("42710")) =>
+            {
+                transaction.rollback().await.ok();
+            }
+            Err(error) => return Err(error).context("failed to create the service role"),
         }
-        Err(error) => Err(error).context("failed to create the service role"),
     }
+    unreachable!("the loop returns on its last attempt")
 }
 
 async fn prepare_schema(owner: &PgPool, schema: &str, role: Option<&str>, shared: bool) -> anyhow::Result<()> {
@@ -222,6 +230,8 @@ async fn is_current(connect: &PgConnectOptions, schema: &str, migrator: &Migrato
 /// Migrates `schema` while holding `migration:<schema>`; if another
 /// instance holds it, waits (up to 60 s) until the schema is current.
 async fn migrate_as_leader(
+    instance: &InstanceIdentity,
+    pool: &PgPool,
     leader: &LeaderElection,
     connect: &PgConnectOptions,
     schema: &str,
@@ -230,6 +240,9 @@ async fn migrate_as_leader(
     let role = format!("migration:{schema}");
     let deadline = tokio::time::Instant::now() + FOLLOWER_WAIT;
     loop {
+        // Only live instances may lead: keep this one's heartbeat fresh
+        // while it waits, so it can take over from a leader that crashed.
+        instance.beat(pool).await?;
         if leader.try_acquire(&role).await? {
             tracing::info!(schema, "running migrations as leader");
             let result = run_migrator(connect, schema, migrator).await;

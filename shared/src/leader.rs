@@ -37,10 +37,7 @@ impl InstanceIdentity {
     /// Registers a fresh instance id.
     pub async fn register(pool: &PgPool) -> sqlx::Result<Self> {
         let id = Uuid::now_v7();
-        sqlx::query("insert into bus.instance_heartbeat (instance_id) values ($1)")
-            .bind(id)
-            .execute(pool)
-            .await?;
+        sqlx::query("insert into bus.instance_heartbeat (instance_id) values ($1)").bind(id).execute(pool).await?;
         Ok(Self { id })
     }
 
@@ -80,10 +77,7 @@ impl InstanceIdentity {
 
     /// Removes this instance's heartbeat row (clean shutdown).
     pub async fn deregister(&self, pool: &PgPool) -> sqlx::Result<()> {
-        sqlx::query("delete from bus.instance_heartbeat where instance_id = $1")
-            .bind(self.id)
-            .execute(pool)
-            .await?;
+        sqlx::query("delete from bus.instance_heartbeat where instance_id = $1").bind(self.id).execute(pool).await?;
         Ok(())
     }
 }
@@ -107,11 +101,18 @@ impl LeaderElection {
 
     /// Takes `role` when it is free, expired, or its holder stopped
     /// heartbeating; renews it when this instance already holds it.
+    /// Only a live candidate (heartbeat within the lease, spec HA guide §3.1)
+    /// takes part: an instance whose heartbeat went stale neither takes nor
+    /// renews a role, since every other instance already treats it as dead.
     /// Returns whether this instance holds the role afterwards.
     pub async fn try_acquire(&self, role: &str) -> sqlx::Result<bool> {
         let holder: Option<Uuid> = sqlx::query_scalar(
             "insert into bus.leader_role (role, holder, heartbeat_at, ttl_secs)
-             values ($1, $2, now(), $3)
+             select $1, $2, now(), $3
+             where exists (
+                 select 1 from bus.instance_heartbeat me
+                 where me.instance_id = $2
+                   and me.heartbeat_at > now() - make_interval(secs => $3))
              on conflict (role) do update
              set holder = excluded.holder, heartbeat_at = now(), ttl_secs = excluded.ttl_secs,
                  acquired_at = case when bus.leader_role.holder = excluded.holder

@@ -113,10 +113,7 @@ impl PgCluster {
 
     /// A connection URL for `database` over the Unix socket.
     pub fn url(&self, database: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}@localhost/{database}?host={}",
-            urlencode_path(&self.socket_dir)
-        )
+        format!("postgres://{SUPERUSER}@localhost/{database}?host={}", urlencode_path(&self.socket_dir))
     }
 
     fn command(&self, program: &str) -> Command {

@@ -310,12 +310,9 @@ mod tests {
             request_id: String::new(),
             client_ip: String::new(),
         };
-        let expired = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(b"secret-a"),
-        )
-        .unwrap();
+        let expired =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"secret-a"))
+                .unwrap();
         assert!(verifier.verify(&expired).is_err());
         assert!(verifier.verify("garbage").is_err());
     }

@@ -43,7 +43,9 @@ async fn start_server() -> anyhow::Result<Server> {
     if docker_answers().await {
         match start_container().await {
             Ok(server) => return Ok(server),
-            Err(error) => eprintln!("testkit: Docker answered but the container failed ({error:#}); using system PostgreSQL"),
+            Err(error) => {
+                eprintln!("testkit: Docker answered but the container failed ({error:#}); using system PostgreSQL")
+            }
         }
     }
     start_cluster().await

@@ -1,7 +1,7 @@
 //! Steps many tests share, each through the edge with the gRPC client.
 
-use rustbill_proto::customer::customer_service_client::CustomerServiceClient;
 use rustbill_proto::customer::UpdateCustomerRequest;
+use rustbill_proto::customer::customer_service_client::CustomerServiceClient;
 use rustbill_proto::identity::identity_service_client::IdentityServiceClient;
 use rustbill_proto::identity::*;
 use tonic::transport::Channel;

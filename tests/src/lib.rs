@@ -114,8 +114,18 @@ impl TestServer {
                 bail!("rustbill-server did not become ready ({other:?}); its log:\n{log}");
             }
         };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining stdout (the server's log) into the log file, so the
+        // server never blocks on a full pipe and failures can show it.
+        let log_path = stderr_log.clone();
+        tokio::spawn(async move {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().append(true).open(&log_path).ok();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(file) = file.as_mut() {
+                    writeln!(file, "{line}").ok();
+                }
+            }
+        });
         Ok(Self { database, edge, child, stderr_log, _workdir: workdir })
     }
 
@@ -141,7 +151,7 @@ impl TestServer {
     }
 
     /// Stops the server with SIGTERM and waits for it to exit.
-    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+    pub async fn stop(&mut self) -> anyhow::Result<std::process::ExitStatus> {
         if let Some(pid) = self.child.id() {
             std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status()?;
         }

@@ -108,7 +108,12 @@ impl World {
 }
 
 /// Asserts one outcome; `None` means success.
-fn check<T: fmt::Debug>(rpc: &str, who: Who, result: Result<tonic::Response<T>, tonic::Status>, expected: Option<Code>) {
+fn check<T: fmt::Debug>(
+    rpc: &str,
+    who: Who,
+    result: Result<tonic::Response<T>, tonic::Status>,
+    expected: Option<Code>,
+) {
     match (result, expected) {
         (Ok(_), None) => {}
         (Err(status), Some(code)) if status.code() == code => {}
@@ -171,7 +176,10 @@ async fn world() -> World {
     flows::allow_api_keys(&server, &admin, &a.customer_id).await;
     flows::allow_api_keys(&server, &admin, &b.customer_id).await;
     let key_a = ApiKeyServiceClient::new(channel.clone())
-        .create_api_key(bearer(CreateApiKeyRequest { name: "a-key".into(), customer_id: String::new() }, &a.access_token))
+        .create_api_key(bearer(
+            CreateApiKeyRequest { name: "a-key".into(), customer_id: String::new() },
+            &a.access_token,
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -188,7 +196,9 @@ async fn every_rpc_answers_each_kind_of_caller_as_the_spec_says() {
         let email = format!("{}@example.net", world.unique("public"));
         let sent = world
             .identity()
-            .send_verification_code(world.request(who, SendVerificationCodeRequest { email, purpose: "registration".into() }))
+            .send_verification_code(
+                world.request(who, SendVerificationCodeRequest { email, purpose: "registration".into() }),
+            )
             .await;
         check("SendVerificationCode", who, sent, None);
         let registered = world
@@ -209,7 +219,11 @@ async fn every_rpc_answers_each_kind_of_caller_as_the_spec_says() {
             .identity()
             .login(world.request(
                 who,
-                LoginRequest { username: "bob".into(), password: world.b.password.clone(), user_type: "customer".into() },
+                LoginRequest {
+                    username: "bob".into(),
+                    password: world.b.password.clone(),
+                    user_type: "customer".into(),
+                },
             ))
             .await;
         check("Login", who, login, None);
@@ -297,7 +311,11 @@ async fn every_rpc_answers_each_kind_of_caller_as_the_spec_says() {
             .customers()
             .create_customer(world.request(
                 who,
-                CreateCustomerRequest { name: world.unique("Made By "), credit_limit: "10.00".into(), ..Default::default() },
+                CreateCustomerRequest {
+                    name: world.unique("Made By "),
+                    credit_limit: "10.00".into(),
+                    ..Default::default()
+                },
             ))
             .await;
         check("CreateCustomer", who, created, admin_rpc(who));
@@ -311,7 +329,11 @@ async fn every_rpc_answers_each_kind_of_caller_as_the_spec_says() {
             .customers()
             .update_customer(world.request(
                 who,
-                UpdateCustomerRequest { id: world.b.customer_id.clone(), notes: Some("noted".into()), ..Default::default() },
+                UpdateCustomerRequest {
+                    id: world.b.customer_id.clone(),
+                    notes: Some("noted".into()),
+                    ..Default::default()
+                },
             ))
             .await;
         check("UpdateCustomer(B)", who, updated, admin_rpc(who));

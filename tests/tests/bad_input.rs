@@ -114,7 +114,9 @@ async fn malformed_empty_and_huge_input_is_refused_and_writes_nothing() {
     // Empty required fields.
     expect_code(
         "Login(empty username)",
-        identity.login(LoginRequest { username: String::new(), password: "x".into(), user_type: "customer".into() }).await,
+        identity
+            .login(LoginRequest { username: String::new(), password: "x".into(), user_type: "customer".into() })
+            .await,
         Code::InvalidArgument,
         "username",
     );
@@ -149,7 +151,10 @@ async fn malformed_empty_and_huge_input_is_refused_and_writes_nothing() {
     expect_code(
         "SendVerificationCode(bad email)",
         identity
-            .send_verification_code(SendVerificationCodeRequest { email: "no-at-sign".into(), purpose: "registration".into() })
+            .send_verification_code(SendVerificationCodeRequest {
+                email: "no-at-sign".into(),
+                purpose: "registration".into(),
+            })
             .await,
         Code::InvalidArgument,
         "email",
@@ -157,7 +162,10 @@ async fn malformed_empty_and_huge_input_is_refused_and_writes_nothing() {
     expect_code(
         "SendVerificationCode(bad purpose)",
         identity
-            .send_verification_code(SendVerificationCodeRequest { email: "ok@example.com".into(), purpose: "spam".into() })
+            .send_verification_code(SendVerificationCodeRequest {
+                email: "ok@example.com".into(),
+                purpose: "spam".into(),
+            })
             .await,
         Code::InvalidArgument,
         "purpose",
@@ -180,7 +188,9 @@ async fn malformed_empty_and_huge_input_is_refused_and_writes_nothing() {
     );
     expect_code(
         "Login(1 MB password)",
-        identity.login(LoginRequest { username: "frank".into(), password: huge.clone(), user_type: "customer".into() }).await,
+        identity
+            .login(LoginRequest { username: "frank".into(), password: huge.clone(), user_type: "customer".into() })
+            .await,
         Code::InvalidArgument,
         "password",
     );
@@ -199,7 +209,11 @@ async fn malformed_empty_and_huge_input_is_refused_and_writes_nothing() {
         "UpdateUser(1 MB display name)",
         identity
             .update_user(session(
-                UpdateUserRequest { id: customer.user_id.clone(), display_name: Some(huge.clone()), ..Default::default() },
+                UpdateUserRequest {
+                    id: customer.user_id.clone(),
+                    display_name: Some(huge.clone()),
+                    ..Default::default()
+                },
                 &admin,
             ))
             .await,
@@ -223,15 +237,27 @@ async fn malformed_empty_and_huge_input_is_refused_and_writes_nothing() {
 
     // Wrong password and unknown user give the same answer.
     let wrong = identity
-        .login(LoginRequest { username: "frank".into(), password: "wrong-password".into(), user_type: "customer".into() })
+        .login(LoginRequest {
+            username: "frank".into(),
+            password: "wrong-password".into(),
+            user_type: "customer".into(),
+        })
         .await
         .unwrap_err();
     let unknown = identity
-        .login(LoginRequest { username: "nobody-here".into(), password: "wrong-password".into(), user_type: "customer".into() })
+        .login(LoginRequest {
+            username: "nobody-here".into(),
+            password: "wrong-password".into(),
+            user_type: "customer".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(wrong.code(), Code::InvalidArgument);
-    assert_eq!((wrong.code(), wrong.message()), (unknown.code(), unknown.message()), "login must not reveal which users exist");
+    assert_eq!(
+        (wrong.code(), wrong.message()),
+        (unknown.code(), unknown.message()),
+        "login must not reveal which users exist"
+    );
     let wrong_admin = identity
         .login(LoginRequest { username: "admin".into(), password: "wrong-password".into(), user_type: "admin".into() })
         .await
@@ -260,7 +286,11 @@ async fn disabled_users_are_refused() {
     expect_code(
         "Login(disabled)",
         identity
-            .login(LoginRequest { username: "gina".into(), password: customer.password.clone(), user_type: "customer".into() })
+            .login(LoginRequest {
+                username: "gina".into(),
+                password: customer.password.clone(),
+                user_type: "customer".into(),
+            })
             .await,
         Code::PermissionDenied,
         "disabled",
@@ -281,7 +311,11 @@ async fn disabled_users_are_refused() {
     expect_code(
         "Login(disabled, wrong password)",
         identity
-            .login(LoginRequest { username: "gina".into(), password: "wrong-password".into(), user_type: "customer".into() })
+            .login(LoginRequest {
+                username: "gina".into(),
+                password: "wrong-password".into(),
+                user_type: "customer".into(),
+            })
             .await,
         Code::InvalidArgument,
         "invalid username or password",
@@ -302,9 +336,19 @@ async fn expired_forged_and_stale_credentials() {
     };
 
     let expired = jwt(JWT_SECRET, claims(now - 60));
-    expect_code("GetMe(expired JWT)", identity.get_me(bearer(GetMeRequest {}, &expired)).await, Code::Unauthenticated, "expired");
+    expect_code(
+        "GetMe(expired JWT)",
+        identity.get_me(bearer(GetMeRequest {}, &expired)).await,
+        Code::Unauthenticated,
+        "expired",
+    );
     let forged = jwt("some-other-secret-that-is-long-enough", claims(now + 3600));
-    expect_code("GetMe(forged JWT)", identity.get_me(bearer(GetMeRequest {}, &forged)).await, Code::Unauthenticated, "invalid");
+    expect_code(
+        "GetMe(forged JWT)",
+        identity.get_me(bearer(GetMeRequest {}, &forged)).await,
+        Code::Unauthenticated,
+        "invalid",
+    );
     expect_code(
         "GetMe(garbage bearer)",
         identity.get_me(bearer(GetMeRequest {}, "garbage.garbage.garbage")).await,
@@ -328,7 +372,11 @@ async fn expired_forged_and_stale_credentials() {
     for stale in [&expired, &forged, &"garbage".to_string()] {
         identity
             .login(bearer(
-                LoginRequest { username: "hank".into(), password: customer.password.clone(), user_type: "customer".into() },
+                LoginRequest {
+                    username: "hank".into(),
+                    password: customer.password.clone(),
+                    user_type: "customer".into(),
+                },
                 stale,
             ))
             .await
@@ -357,14 +405,24 @@ async fn a_forged_internal_principal_from_a_client_never_reaches_a_service() {
     });
     let mut identity = IdentityServiceClient::new(server.channel().await);
     let request = with_header(Request::new(ListUsersRequest::default()), "x-rustbill-principal", &forged);
-    expect_code("ListUsers(forged principal)", identity.list_users(request).await, Code::Unauthenticated, "login required");
+    expect_code(
+        "ListUsers(forged principal)",
+        identity.list_users(request).await,
+        Code::Unauthenticated,
+        "login required",
+    );
     let mut customers = CustomerServiceClient::new(server.channel().await);
     let request = with_header(
         Request::new(CreateCustomerRequest { name: "Mallory Inc".into(), ..Default::default() }),
         "x-rustbill-principal",
         &forged,
     );
-    expect_code("CreateCustomer(forged principal)", customers.create_customer(request).await, Code::Unauthenticated, "");
+    expect_code(
+        "CreateCustomer(forged principal)",
+        customers.create_customer(request).await,
+        Code::Unauthenticated,
+        "",
+    );
     // Over gRPC-Web too.
     let error = server
         .web()

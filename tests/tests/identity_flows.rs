@@ -59,7 +59,11 @@ async fn admin_login_cookie_get_me_logout_over_grpc_web_http1() {
     let login = web
         .call::<_, LoginResponse>(
             &format!("{IDENTITY}/Login"),
-            &LoginRequest { username: ADMIN_USERNAME.into(), password: ADMIN_PASSWORD.into(), user_type: "admin".into() },
+            &LoginRequest {
+                username: ADMIN_USERNAME.into(),
+                password: ADMIN_PASSWORD.into(),
+                user_type: "admin".into(),
+            },
             &[],
         )
         .await
@@ -194,10 +198,8 @@ async fn customer_register_login_refresh_change_password_logout() {
 
     // Reusing the old refresh token revokes the whole family: the new
     // refresh token and every access token of this login stop working.
-    let reused = identity
-        .refresh_token(RefreshTokenRequest { refresh_token: first_refresh })
-        .await
-        .expect_err("reuse detected");
+    let reused =
+        identity.refresh_token(RefreshTokenRequest { refresh_token: first_refresh }).await.expect_err("reuse detected");
     assert_eq!(reused.code(), Code::InvalidArgument);
     let after_reuse = identity
         .refresh_token(RefreshTokenRequest { refresh_token: rotated.refresh_token.clone() })
@@ -258,7 +260,10 @@ async fn api_key_create_use_revoke() {
 
     // Without the flag a customer may not create keys.
     let refused = keys
-        .create_api_key(bearer(CreateApiKeyRequest { name: "ci".into(), customer_id: String::new() }, &customer.access_token))
+        .create_api_key(bearer(
+            CreateApiKeyRequest { name: "ci".into(), customer_id: String::new() },
+            &customer.access_token,
+        ))
         .await
         .expect_err("flag off");
     assert_eq!(refused.code(), Code::PermissionDenied);
@@ -266,7 +271,10 @@ async fn api_key_create_use_revoke() {
 
     flows::allow_api_keys(&server, &admin, &customer.customer_id).await;
     let created = keys
-        .create_api_key(bearer(CreateApiKeyRequest { name: "ci".into(), customer_id: String::new() }, &customer.access_token))
+        .create_api_key(bearer(
+            CreateApiKeyRequest { name: "ci".into(), customer_id: String::new() },
+            &customer.access_token,
+        ))
         .await
         .expect("create key")
         .into_inner();
@@ -315,7 +323,10 @@ async fn expired_api_keys_are_refused() {
     let customer = flows::register_customer(&server, "erin").await;
     let mut keys = ApiKeyServiceClient::new(server.channel().await);
     let created = keys
-        .create_api_key(session(CreateApiKeyRequest { name: "short".into(), customer_id: customer.customer_id.clone() }, &admin))
+        .create_api_key(session(
+            CreateApiKeyRequest { name: "short".into(), customer_id: customer.customer_id.clone() },
+            &admin,
+        ))
         .await
         .expect("admin creates a key for the customer")
         .into_inner();
@@ -333,7 +344,7 @@ async fn expired_api_keys_are_refused() {
 
 #[tokio::test]
 async fn server_stops_cleanly_on_sigterm() {
-    let server = TestServer::start().await.unwrap();
+    let mut server = TestServer::start().await.unwrap();
     let pool = server.pool().await;
     let status = server.stop().await.unwrap();
     assert!(status.success(), "exit status {status:?}");

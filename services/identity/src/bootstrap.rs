@@ -12,7 +12,9 @@ use crate::passwords;
 pub async fn ensure_admin(pool: &PgPool, config: &Config) -> anyhow::Result<()> {
     let mut transaction = pool.begin().await?;
     // Several instances may start at once; one creates the admin.
-    sqlx::query("select pg_advisory_xact_lock(hashtext('rustbill:bootstrap-admin'))").execute(&mut *transaction).await?;
+    sqlx::query("select pg_advisory_xact_lock(hashtext('rustbill:bootstrap-admin'))")
+        .execute(&mut *transaction)
+        .await?;
     let admins: i64 = sqlx::query_scalar("select count(*) from admin_users where role = 'admin'")
         .fetch_one(&mut *transaction)
         .await?;

@@ -36,5 +36,5 @@ pub async fn publish(
         source: "identity".to_string(),
         request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
     };
-    bus::publish(connection, &event).await.map_err(|error| AppError::Internal(anyhow::Error::new(error).context("failed to publish event")))
+    bus::publish(connection, &event).await.map_err(AppError::from)
 }

@@ -62,8 +62,14 @@ pub fn router(state: State) -> tonic::transport::server::Router {
     rustbill_shared::grpc::spawn_db_health(health_reporter, state.pool.clone(), SERVICE_NAMES);
     tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(IdentityServiceServer::with_interceptor(grpc::identity::Identity::new(state.clone()), verifier.clone()))
-        .add_service(CustomerServiceServer::with_interceptor(grpc::customer::Customers::new(state.clone()), verifier.clone()))
+        .add_service(IdentityServiceServer::with_interceptor(
+            grpc::identity::Identity::new(state.clone()),
+            verifier.clone(),
+        ))
+        .add_service(CustomerServiceServer::with_interceptor(
+            grpc::customer::Customers::new(state.clone()),
+            verifier.clone(),
+        ))
         .add_service(ApiKeyServiceServer::with_interceptor(grpc::apikey::ApiKeys::new(state.clone()), verifier.clone()))
         .add_service(AuthServiceServer::with_interceptor(grpc::auth::Auth::new(state), verifier))
 }

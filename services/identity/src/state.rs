@@ -21,7 +21,8 @@ pub struct State {
 impl State {
     pub fn new(pool: PgPool, config: Arc<Config>) -> Self {
         use secrecy::ExposeSecret;
-        let secret = config.jwt.secret.as_ref().map(|secret| secret.expose_secret().as_bytes().to_vec()).unwrap_or_default();
+        let secret =
+            config.jwt.secret.as_ref().map(|secret| secret.expose_secret().as_bytes().to_vec()).unwrap_or_default();
         let ttl = i64::try_from(config.jwt.expiry_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
         let signer = InternalSigner::new(&config.internal_secret(), config.internal.token_ttl_secs);
         let balances = BalanceReader::new(&config.services.payments.url, signer.clone());

@@ -83,12 +83,10 @@ pub async fn admin_by_username(connection: &mut PgConnection, username: &str) ->
 }
 
 pub async fn customer_user_by_id(connection: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<CustomerUserRow>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {CUSTOMER_USER_COLUMNS} from customer_users where id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(connection)
-    .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("select {CUSTOMER_USER_COLUMNS} from customer_users where id = $1")))
+        .bind(id)
+        .fetch_optional(connection)
+        .await
 }
 
 /// Customer users log in with their username or their e-mail address.

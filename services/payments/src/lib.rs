@@ -30,9 +30,9 @@ pub fn router(config: &Config, database: &ServiceDb) -> tonic::transport::server
     let verifier = PrincipalVerifier::new(&config.internal_secret());
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     rustbill_shared::grpc::spawn_db_health(health_reporter, database.pool.clone(), SERVICE_NAMES);
-    tonic::transport::Server::builder().add_service(health_service).add_service(
-        BalancesServiceServer::with_interceptor(balances::Balances::new(database.pool.clone()), verifier),
-    )
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(BalancesServiceServer::with_interceptor(balances::Balances::new(database.pool.clone()), verifier))
 }
 
 pub async fn serve(

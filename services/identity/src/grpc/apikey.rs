@@ -189,7 +189,10 @@ impl ApiKeyService for ApiKeys {
         respond(self.create(&caller, request.into_inner()).await)
     }
 
-    async fn list_api_keys(&self, request: Request<ListApiKeysRequest>) -> Result<Response<ListApiKeysResponse>, Status> {
+    async fn list_api_keys(
+        &self,
+        request: Request<ListApiKeysRequest>,
+    ) -> Result<Response<ListApiKeysResponse>, Status> {
         let caller = principal::caller(&request)?;
         respond(self.list(&caller, request.into_inner()).await)
     }

@@ -53,7 +53,8 @@ impl Auth {
         .await?;
         let Some(row) = row else { return Ok(Err("invalid")) };
         let now = Utc::now();
-        let idle = Duration::minutes(i64::try_from(self.state.config.session.idle_timeout_minutes).unwrap_or(i64::MAX / 120));
+        let idle =
+            Duration::minutes(i64::try_from(self.state.config.session.idle_timeout_minutes).unwrap_or(i64::MAX / 120));
         if row.revoked_at.is_some() {
             return Ok(Err("revoked"));
         }

@@ -86,7 +86,9 @@ fn contact_fields(
     credit_limit: Option<&str>,
 ) -> AppResult<ContactFields> {
     Ok(ContactFields {
-        contact_person: contact_person.map(|value| validate::optional_text("contact_person", value, 100)).transpose()?,
+        contact_person: contact_person
+            .map(|value| validate::optional_text("contact_person", value, 100))
+            .transpose()?,
         email: email.map(|value| validate::optional_email("email", value)).transpose()?,
         phone: phone
             .map(|value| {
@@ -100,7 +102,9 @@ fn contact_fields(
         company: company.map(|value| validate::optional_text("company", value, 200)).transpose()?,
         notes: notes.map(|value| validate::optional_text("notes", value, validate::MAX_NOTES_CHARS)).transpose()?,
         credit_limit: credit_limit
-            .map(|value| if value.trim().is_empty() { Ok(Money::ZERO) } else { Money::parse_field("credit_limit", value.trim()) })
+            .map(|value| {
+                if value.trim().is_empty() { Ok(Money::ZERO) } else { Money::parse_field("credit_limit", value.trim()) }
+            })
             .transpose()?,
     })
 }
@@ -159,8 +163,15 @@ impl Customers {
         .bind(fields.credit_limit.unwrap_or(Money::ZERO).as_decimal())
         .fetch_one(&mut *transaction)
         .await?;
-        oplog::record(&mut transaction, caller, "create_customer", "customer", &id.to_string(), serde_json::json!({ "name": name }))
-            .await?;
+        oplog::record(
+            &mut transaction,
+            caller,
+            "create_customer",
+            "customer",
+            &id.to_string(),
+            serde_json::json!({ "name": name }),
+        )
+        .await?;
         events::publish(
             &mut transaction,
             caller,
@@ -187,11 +198,12 @@ impl Customers {
         let filter = "($1::bool is null or is_active = $1)
                       and ($2::text is null or name ilike $2 or email ilike $2 or company ilike $2 or contact_person ilike $2)";
         let mut connection = self.state.pool.acquire().await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from customers where {filter}")))
-            .bind(request.is_active)
-            .bind(&search)
-            .fetch_one(&mut *connection)
-            .await?;
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from customers where {filter}")))
+                .bind(request.is_active)
+                .bind(&search)
+                .fetch_one(&mut *connection)
+                .await?;
         let rows: Vec<CustomerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "select {COLUMNS} from customers where {filter} order by created_at, id limit $3 offset $4"
         )))
@@ -205,10 +217,7 @@ impl Customers {
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let balances: HashMap<Uuid, Money> = self.state.balances.balances(caller, &ids).await?;
         Ok(ListCustomersResponse {
-            customers: rows
-                .iter()
-                .map(|row| row.info(balances.get(&row.id).copied().unwrap_or(Money::ZERO)))
-                .collect(),
+            customers: rows.iter().map(|row| row.info(balances.get(&row.id).copied().unwrap_or(Money::ZERO))).collect(),
             meta: Some(validate::page_meta(total, page, page_size)),
         })
     }
@@ -216,11 +225,12 @@ impl Customers {
     async fn get(&self, caller: &Caller, request: GetCustomerRequest) -> AppResult<GetCustomerResponse> {
         caller.principal.require_admin()?;
         let id = parse_id("id", &request.id)?;
-        let row: CustomerRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from customers where id = $1")))
-            .bind(id)
-            .fetch_optional(&self.state.pool)
-            .await?
-            .ok_or_else(|| AppError::not_found("customer not found"))?;
+        let row: CustomerRow =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from customers where id = $1")))
+                .bind(id)
+                .fetch_optional(&self.state.pool)
+                .await?
+                .ok_or_else(|| AppError::not_found("customer not found"))?;
         Ok(GetCustomerResponse { customer: Some(self.with_balance(caller, &row).await?) })
     }
 
@@ -298,7 +308,8 @@ impl Customers {
         if let Some(flag) = request.can_create_api_keys {
             changed.insert("can_create_api_keys".into(), flag.into());
         }
-        oplog::record(&mut transaction, caller, "update_customer", "customer", &id.to_string(), changed.clone().into()).await?;
+        oplog::record(&mut transaction, caller, "update_customer", "customer", &id.to_string(), changed.clone().into())
+            .await?;
         events::publish(
             &mut transaction,
             caller,
@@ -332,8 +343,15 @@ impl Customers {
         if deleted.rows_affected() == 0 {
             return Err(AppError::not_found("customer not found"));
         }
-        oplog::record(&mut transaction, caller, "delete_customer", "customer", &id.to_string(), serde_json::json!({ "name": name }))
-            .await?;
+        oplog::record(
+            &mut transaction,
+            caller,
+            "delete_customer",
+            "customer",
+            &id.to_string(),
+            serde_json::json!({ "name": name }),
+        )
+        .await?;
         events::publish(
             &mut transaction,
             caller,
@@ -370,7 +388,10 @@ impl CustomerService for Customers {
         respond(self.list(&caller, request.into_inner()).await)
     }
 
-    async fn get_customer(&self, request: Request<GetCustomerRequest>) -> Result<Response<GetCustomerResponse>, Status> {
+    async fn get_customer(
+        &self,
+        request: Request<GetCustomerRequest>,
+    ) -> Result<Response<GetCustomerResponse>, Status> {
         let caller = principal::caller(&request)?;
         respond(self.get(&caller, request.into_inner()).await)
     }

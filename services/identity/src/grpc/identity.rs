@@ -62,14 +62,15 @@ async fn find_user(connection: &mut PgConnection, id: Uuid, hint: Option<UserTyp
 
 /// Refuses a change that would leave no active admin.
 async fn ensure_other_active_admin(connection: &mut PgConnection, except: Uuid) -> AppResult<()> {
-    let others: i64 = sqlx::query_scalar(
-        "select count(*) from admin_users where role = 'admin' and is_active and id <> $1",
-    )
-    .bind(except)
-    .fetch_one(connection)
-    .await?;
+    let others: i64 =
+        sqlx::query_scalar("select count(*) from admin_users where role = 'admin' and is_active and id <> $1")
+            .bind(except)
+            .fetch_one(connection)
+            .await?;
     if others == 0 {
-        return Err(AppError::FailedPrecondition("the last active admin cannot be removed, demoted or disabled".into()));
+        return Err(AppError::FailedPrecondition(
+            "the last active admin cannot be removed, demoted or disabled".into(),
+        ));
     }
     Ok(())
 }
@@ -121,14 +122,12 @@ impl Identity {
         }
         let customer_id = Uuid::now_v7();
         let user_id = Uuid::now_v7();
-        sqlx::query(
-            "insert into customers (id, name, contact_person, email) values ($1, $2, $2, $3)",
-        )
-        .bind(customer_id)
-        .bind(&display_name)
-        .bind(&email)
-        .execute(&mut *transaction)
-        .await?;
+        sqlx::query("insert into customers (id, name, contact_person, email) values ($1, $2, $2, $3)")
+            .bind(customer_id)
+            .bind(&display_name)
+            .bind(&email)
+            .execute(&mut *transaction)
+            .await?;
         let inserted = sqlx::query_as::<_, CustomerUserRow>(sqlx::AssertSqlSafe(format!(
             "insert into customer_users (id, customer_id, username, email, display_name, password_hash)
              values ($1, $2, $3, $4, $5, $6)
@@ -245,8 +244,15 @@ impl Identity {
                     },
                     ..caller.clone()
                 };
-                oplog::record(&mut transaction, &admin, "login", "admin_user", &row.id.to_string(), serde_json::json!({}))
-                    .await?;
+                oplog::record(
+                    &mut transaction,
+                    &admin,
+                    "login",
+                    "admin_user",
+                    &row.id.to_string(),
+                    serde_json::json!({}),
+                )
+                .await?;
                 transaction.commit().await?;
                 let response = LoginResponse {
                     access_token: String::new(),
@@ -403,14 +409,13 @@ impl Identity {
                 let filter = "($1::text is null or role = $1)
                               and ($2::bool is null or is_active = $2)
                               and ($3::text is null or username ilike $3 or email ilike $3 or display_name ilike $3)";
-                let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "select count(*) from admin_users where {filter}"
-                )))
-                .bind(&role)
-                .bind(request.is_active)
-                .bind(&search)
-                .fetch_one(&mut *connection)
-                .await?;
+                let total: i64 =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from admin_users where {filter}")))
+                        .bind(&role)
+                        .bind(request.is_active)
+                        .bind(&search)
+                        .fetch_one(&mut *connection)
+                        .await?;
                 let rows: Vec<AdminRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "select {} from admin_users where {filter} order by created_at, id limit $4 offset $5",
                     users::ADMIN_COLUMNS
@@ -428,7 +433,8 @@ impl Identity {
                 })
             }
             UserType::Customer => {
-                let customer_id = rustbill_shared::ids::parse_optional_id("customer_id", request.customer_id.as_deref())?;
+                let customer_id =
+                    rustbill_shared::ids::parse_optional_id("customer_id", request.customer_id.as_deref())?;
                 let filter = "($1::uuid is null or customer_id = $1)
                               and ($2::bool is null or is_active = $2)
                               and ($3::text is null or username ilike $3 or email ilike $3 or display_name ilike $3)";
@@ -518,7 +524,10 @@ impl Identity {
                     }
                 }
                 // Operators may not modify admins.
-                if actor_role != rustbill_shared::principal::AdminRole::Admin && row.role == "admin" && row.id != actor_id {
+                if actor_role != rustbill_shared::principal::AdminRole::Admin
+                    && row.role == "admin"
+                    && row.id != actor_id
+                {
                     return Err(AppError::permission_denied("operators may not modify admins"));
                 }
                 let updated: AdminRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -643,18 +652,27 @@ impl Identity {
         Ok(DeleteUserResponse {})
     }
 
-    async fn change_password(&self, caller: &Caller, request: ChangePasswordRequest) -> AppResult<ChangePasswordResponse> {
+    async fn change_password(
+        &self,
+        caller: &Caller,
+        request: ChangePasswordRequest,
+    ) -> AppResult<ChangePasswordResponse> {
         let principal = caller.principal.require_authenticated()?;
         let old_password = validate::presented_password("old_password", &request.old_password)?;
-        let new_password =
-            validate::new_password("new_password", &request.new_password, self.state.config.identity.password_min_length)?;
+        let new_password = validate::new_password(
+            "new_password",
+            &request.new_password,
+            self.state.config.identity.password_min_length,
+        )?;
         if old_password == new_password {
             return Err(AppError::invalid_field("new_password", "must differ from the old password"));
         }
         let mut connection = self.state.pool.acquire().await?;
         let (stored, target) = match principal {
             Principal::Admin { user_id, .. } => {
-                let row = users::admin_by_id(&mut connection, *user_id).await?.ok_or_else(|| AppError::unauthenticated("login required"))?;
+                let row = users::admin_by_id(&mut connection, *user_id)
+                    .await?
+                    .ok_or_else(|| AppError::unauthenticated("login required"))?;
                 (row.password_hash.clone(), AnyUser::Admin(row))
             }
             Principal::Customer { user_id, .. } => {
@@ -680,8 +698,15 @@ impl Identity {
                     .await?;
                 // Other sessions of this admin end; this one continues.
                 users::revoke_admin_sessions(&mut transaction, row.id, Some(*session_id)).await?;
-                oplog::record(&mut transaction, caller, "change_password", "admin_user", &row.id.to_string(), serde_json::json!({}))
-                    .await?;
+                oplog::record(
+                    &mut transaction,
+                    caller,
+                    "change_password",
+                    "admin_user",
+                    &row.id.to_string(),
+                    serde_json::json!({}),
+                )
+                .await?;
             }
             (AnyUser::Customer(row), Principal::Customer { family_id, .. }) => {
                 sqlx::query("update customer_users set password_hash = $2 where id = $1")
@@ -704,8 +729,11 @@ impl Identity {
     ) -> AppResult<AdminResetPasswordResponse> {
         caller.principal.require_admin_only()?;
         let id = parse_id("user_id", &request.user_id)?;
-        let new_password =
-            validate::new_password("new_password", &request.new_password, self.state.config.identity.password_min_length)?;
+        let new_password = validate::new_password(
+            "new_password",
+            &request.new_password,
+            self.state.config.identity.password_min_length,
+        )?;
         let hash = passwords::hash(new_password).await?;
         let mut transaction = self.state.pool.begin().await?;
         let user = find_user(&mut transaction, id, None).await?;
@@ -821,7 +849,10 @@ impl IdentityService for Identity {
         Ok(response)
     }
 
-    async fn refresh_token(&self, request: Request<RefreshTokenRequest>) -> Result<Response<RefreshTokenResponse>, Status> {
+    async fn refresh_token(
+        &self,
+        request: Request<RefreshTokenRequest>,
+    ) -> Result<Response<RefreshTokenResponse>, Status> {
         principal::caller(&request)?;
         respond(self.refresh_token(request.into_inner()).await)
     }
