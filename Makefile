@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Keep the test suite inside the CI budget on 2 cores.
 TEST_THREADS ?= 4
 
-.PHONY: run test deps deps-lint build release lint fmt clippy check bench clean-data
+.PHONY: run test deps deps-test build release lint fmt clippy check bench clean-data
 
 ## make run: install what is missing, build, start rustbill-server (embedded PostgreSQL)
 run: deps
@@ -13,7 +13,7 @@ run: deps
 	exec ./target/debug/rustbill-server
 
 ## make test: install what is missing, run every test against a real PostgreSQL
-test: deps-lint
+test: deps-test
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads=$(TEST_THREADS)
 	./target/tools/node_modules/.bin/buf lint
@@ -21,8 +21,8 @@ test: deps-lint
 deps:
 	@./deploy/dev/ensure-deps.sh
 
-deps-lint:
-	@./deploy/dev/ensure-deps.sh --lint
+deps-test:
+	@./deploy/dev/ensure-deps.sh --test
 
 build:
 	$(CARGO) build --workspace
@@ -30,7 +30,7 @@ build:
 release:
 	$(CARGO) build --release -p rustbill-server -p rustbill-edge -p rustbill-identity -p rustbill-payments
 
-lint: deps-lint fmt clippy
+lint: deps-test fmt clippy
 	./target/tools/node_modules/.bin/buf lint
 
 fmt:

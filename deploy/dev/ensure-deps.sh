@@ -2,13 +2,13 @@
 # Installs what `make run` / `make test` need on a fresh Debian or Ubuntu
 # machine, and nothing that is already there. Works as root or through sudo.
 #   ensure-deps.sh            PostgreSQL server binaries, C toolchain
-#   ensure-deps.sh --lint     also Node.js/npm and buf (for proto lint)
+#   ensure-deps.sh --test     also Node.js/npm and buf (proto lint) and redis-server (tests)
 set -euo pipefail
 
-want_lint=false
+want_test=false
 for argument in "$@"; do
   case "$argument" in
-    --lint) want_lint=true ;;
+    --test) want_test=true ;;
     *) echo "ensure-deps: unknown option $argument" >&2; exit 2 ;;
   esac
 done
@@ -51,8 +51,10 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v pg_ct
 fi
 # runuser runs PostgreSQL as an unprivileged user when we are root.
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
-if [ "$want_lint" = true ] && ! command -v npm >/dev/null 2>&1; then
-  missing+=(nodejs npm)
+if [ "$want_test" = true ]; then
+  # `make test`: Node for buf, a real Redis for the edge's shared rate limits.
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"
@@ -67,7 +69,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-if [ "$want_lint" = true ] && [ ! -x target/tools/node_modules/.bin/buf ]; then
+if [ "$want_test" = true ] && [ ! -x target/tools/node_modules/.bin/buf ]; then
   say "npm install @bufbuild/buf (into target/tools)"
   mkdir -p target/tools
   npm install --silent --no-audit --no-fund --prefix target/tools @bufbuild/buf@1 >/dev/null

@@ -111,7 +111,14 @@ impl Server {
             });
         }
         {
-            let edge = rustbill_edge::Edge::new(&config, rustbill_edge::Backends::from_config(&config))?;
+            let edge = rustbill_edge::Edge::new(
+                &config,
+                // Only the services this binary runs; the others answer
+                // Unavailable until their issues land.
+                rustbill_edge::Backends::default()
+                    .with(rustbill_edge::Backend::Identity, config.services.identity.url.clone())
+                    .with(rustbill_edge::Backend::Payments, config.services.payments.url.clone()),
+            )?;
             let token = shutdown.clone();
             tasks.spawn(async move { ("edge", edge.serve(edge_listener, token.cancelled_owned()).await) });
         }

@@ -95,6 +95,8 @@ impl PgCluster {
         } else {
             std::env::current_dir().context("no current directory")?.join(data_dir)
         };
+        // Drop `.` components so paths in logs and commands read cleanly.
+        let data_dir: PathBuf = data_dir.components().filter(|part| part.as_os_str() != ".").collect();
         let socket_dir = data_dir.with_file_name(format!(
             "{}.sock",
             data_dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "pg".into())
