@@ -3,6 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Keep the test suite inside the CI budget on 2 cores.
 TEST_THREADS ?= 4
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: run test deps deps-test build release lint fmt clippy check bench clean-data
 
@@ -10,13 +11,13 @@ TEST_THREADS ?= 4
 run: deps
 	$(CARGO) build -p rustbill-server
 	@./deploy/dev/local-config.sh
-	exec ./target/debug/rustbill-server
+	exec $(TARGET_DIR)/debug/rustbill-server
 
 ## make test: install what is missing, run every test against a real PostgreSQL
 test: deps-test
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads=$(TEST_THREADS)
-	./target/tools/node_modules/.bin/buf lint
+	$(TARGET_DIR)/tools/node_modules/.bin/buf lint
 
 deps:
 	@./deploy/dev/ensure-deps.sh
@@ -31,7 +32,7 @@ release:
 	$(CARGO) build --release -p rustbill-server -p rustbill-edge -p rustbill-identity -p rustbill-payments
 
 lint: deps-test fmt clippy
-	./target/tools/node_modules/.bin/buf lint
+	$(TARGET_DIR)/tools/node_modules/.bin/buf lint
 
 fmt:
 	$(CARGO) fmt --all --check

@@ -145,6 +145,7 @@ async fn main() -> anyhow::Result<()> {
                         principal: Principal::anonymous(),
                         request_id: "bench".into(),
                         client_ip: "127.0.0.1".into(),
+                        traceparent: String::new(),
                     },
                     &mut request,
                 );
@@ -186,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
                         },
                         request_id: "bench".into(),
                         client_ip: "127.0.0.1".into(),
+                        traceparent: String::new(),
                     },
                     &mut request,
                 );

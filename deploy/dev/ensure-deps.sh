@@ -69,8 +69,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-if [ "$want_test" = true ] && [ ! -x target/tools/node_modules/.bin/buf ]; then
-  say "npm install @bufbuild/buf (into target/tools)"
-  mkdir -p target/tools
-  npm install --silent --no-audit --no-fund --prefix target/tools @bufbuild/buf@1 >/dev/null
+tools="${CARGO_TARGET_DIR:-target}/tools"
+if [ "$want_test" = true ] && [ ! -x "$tools/node_modules/.bin/buf" ]; then
+  say "npm install @bufbuild/buf (into $tools)"
+  mkdir -p "$tools"
+  npm install --silent --no-audit --no-fund --prefix "$tools" @bufbuild/buf@1 >/dev/null
 fi

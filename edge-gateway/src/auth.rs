@@ -195,6 +195,7 @@ impl Authenticate {
             principal: Principal::Service { name: "edge".into() },
             request_id: context.request_id.clone(),
             client_ip: context.client_ip.clone(),
+            traceparent: context.trace.to_string(),
         };
         self.signer.attach(&edge, &mut request);
         let mut resolver = resolver;
@@ -242,6 +243,7 @@ impl Middleware for Authenticate {
                     principal,
                     request_id: context.request_id.clone(),
                     client_ip: context.client_ip.clone(),
+                    traceparent: String::new(),
                 });
                 if let Ok(value) = HeaderValue::from_str(&token) {
                     request.headers_mut().insert(PRINCIPAL_HEADER, value);

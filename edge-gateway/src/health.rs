@@ -52,6 +52,7 @@ impl Probes {
             principal: Principal::Service { name: "edge".into() },
             request_id: uuid::Uuid::now_v7().to_string(),
             client_ip: String::new(),
+            traceparent: String::new(),
         };
         self.signer.attach(&caller, &mut request);
         let answer = tokio::time::timeout(PROBE_TIMEOUT, HealthClient::new(channel).check(request)).await;

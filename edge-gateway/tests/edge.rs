@@ -202,6 +202,7 @@ async fn forged_internal_headers_never_reach_a_service() {
         principal: admin(),
         request_id: "forged".into(),
         client_ip: "203.0.113.9".into(),
+        traceparent: String::new(),
     });
     let request = grpc_web(GET_ME)
         .header("x-rustbill-principal", forged.as_str())

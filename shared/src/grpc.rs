@@ -16,7 +16,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
 
 /// Serves a tonic router on an already bound listener until `shutdown`.
 pub async fn serve_router(
-    router: tonic::transport::server::Router,
+    router: ServiceRouter,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
@@ -123,4 +123,53 @@ where
 
 mod tokio_stream_compat {
     pub use tonic::transport::server::TcpIncoming;
+}
+
+/// Names the tracing span of every call a service serves after its request
+/// id and trace id, so log lines of one request can be found across the
+/// edge and every service it touched.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestSpan;
+
+impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, request: &http::Request<B>) -> tracing::Span {
+        let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or("");
+        let trace_id = crate::telemetry::TraceParent::parse(header(crate::principal::TRACEPARENT_HEADER))
+            .map(|trace| trace.trace_id_hex())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "rpc",
+            path = %request.uri().path(),
+            request_id = %crate::telemetry::sanitize_request_id(Some(header(crate::principal::REQUEST_ID_HEADER))),
+            trace_id = %trace_id,
+        )
+    }
+}
+
+/// The tracing layer of service servers: a span per call ([`RequestSpan`]),
+/// outcome and latency logged at debug (errors are the client's business
+/// and are logged where they are internal).
+pub type ServiceTraceLayer = tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::GrpcErrorsAsFailures>,
+    RequestSpan,
+    (),
+    tower_http::trace::DefaultOnResponse,
+    tower_http::trace::DefaultOnBodyChunk,
+    tower_http::trace::DefaultOnEos,
+    tower_http::trace::DefaultOnFailure,
+>;
+
+/// The router of a service built on [`service_server`].
+pub type ServiceRouter =
+    tonic::transport::server::Router<tower::layer::util::Stack<ServiceTraceLayer, tower::layer::util::Identity>>;
+
+/// A tonic server builder with [`ServiceTraceLayer`], for every service.
+pub fn service_server() -> tonic::transport::Server<tower::layer::util::Stack<ServiceTraceLayer, tower::layer::util::Identity>> {
+    use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+    let layer = TraceLayer::new_for_grpc()
+        .make_span_with(RequestSpan)
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG))
+        .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG));
+    tonic::transport::Server::builder().layer(layer)
 }

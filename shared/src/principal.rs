@@ -152,6 +152,26 @@ pub struct Caller {
     pub principal: Principal,
     pub request_id: String,
     pub client_ip: String,
+    /// W3C `traceparent` of the incoming call (empty when none), passed on
+    /// as a child span when this service calls another.
+    pub traceparent: String,
+}
+
+impl Caller {
+    pub fn new(principal: Principal, request_id: impl Into<String>, client_ip: impl Into<String>) -> Self {
+        Self { principal, request_id: request_id.into(), client_ip: client_ip.into(), traceparent: String::new() }
+    }
+
+    /// This service acting on its own behalf, in the course of `cause`
+    /// (same request id and trace).
+    pub fn service(name: &str, cause: &Caller) -> Self {
+        Self {
+            principal: Principal::Service { name: name.to_string() },
+            request_id: cause.request_id.clone(),
+            client_ip: cause.client_ip.clone(),
+            traceparent: cause.traceparent.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -211,6 +231,12 @@ impl InternalSigner {
         if let Ok(request_id) = MetadataValue::try_from(caller.request_id.as_str()) {
             request.metadata_mut().insert(REQUEST_ID_HEADER, request_id);
         }
+        let trace = crate::telemetry::TraceParent::parse(&caller.traceparent)
+            .map(|parent| parent.child())
+            .unwrap_or_else(crate::telemetry::TraceParent::new_root);
+        if let Ok(traceparent) = MetadataValue::try_from(trace.to_string().as_str()) {
+            request.metadata_mut().insert(TRACEPARENT_HEADER, traceparent);
+        }
     }
 }
 
@@ -245,6 +271,7 @@ impl PrincipalVerifier {
             principal: data.claims.principal,
             request_id: data.claims.request_id,
             client_ip: data.claims.client_ip,
+            traceparent: String::new(),
         })
     }
 }
@@ -256,7 +283,15 @@ impl tonic::service::Interceptor for PrincipalVerifier {
             .get(PRINCIPAL_HEADER)
             .and_then(|value| value.to_str().ok())
             .ok_or_else(|| Status::unauthenticated("missing or invalid internal principal"))?;
-        let caller = self.verify(token)?;
+        let mut caller = self.verify(token)?;
+        if let Some(trace) = request
+            .metadata()
+            .get(TRACEPARENT_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(crate::telemetry::TraceParent::parse)
+        {
+            caller.traceparent = trace.to_string();
+        }
         request.extensions_mut().insert(caller);
         Ok(request)
     }
@@ -286,6 +321,7 @@ mod tests {
             },
             request_id: "req-1".into(),
             client_ip: "198.51.100.7".into(),
+            traceparent: String::new(),
         }
     }
 

@@ -402,6 +402,7 @@ async fn a_forged_internal_principal_from_a_client_never_reaches_a_service() {
         },
         request_id: "forged".into(),
         client_ip: "10.0.0.1".into(),
+        traceparent: String::new(),
     });
     let mut identity = IdentityServiceClient::new(server.channel().await);
     let request = with_header(Request::new(ListUsersRequest::default()), "x-rustbill-principal", &forged);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rustbill_proto::internal::balances::balances_service_client::BalancesServiceClient;
 use rustbill_proto::internal::balances::{GetBalanceRequest, GetBalancesRequest};
-use rustbill_shared::principal::{Caller, InternalSigner, Principal};
+use rustbill_shared::principal::{Caller, InternalSigner};
 use rustbill_shared::{AppError, Money};
 use tonic::transport::{Channel, Endpoint};
 use uuid::Uuid;
@@ -32,11 +32,7 @@ impl BalanceReader {
 
     fn client(&self, caller: &Caller) -> Result<(BalancesServiceClient<Channel>, Caller), AppError> {
         let channel = self.channel.clone().ok_or_else(|| unavailable("payments service url is invalid"))?;
-        let service_caller = Caller {
-            principal: Principal::Service { name: "identity".into() },
-            request_id: caller.request_id.clone(),
-            client_ip: caller.client_ip.clone(),
-        };
+        let service_caller = Caller::service("identity", caller);
         Ok((BalancesServiceClient::new(channel), service_caller))
     }
 

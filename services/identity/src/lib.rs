@@ -56,11 +56,11 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<Serv
 
 /// The tonic router of this service, every service behind the principal
 /// verifier.
-pub fn router(state: State) -> tonic::transport::server::Router {
+pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
     let verifier = PrincipalVerifier::new(&state.config.internal_secret());
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     rustbill_shared::grpc::spawn_db_health(health_reporter, state.pool.clone(), SERVICE_NAMES);
-    tonic::transport::Server::builder()
+    rustbill_shared::grpc::service_server()
         .add_service(health_service)
         .add_service(IdentityServiceServer::with_interceptor(
             grpc::identity::Identity::new(state.clone()),

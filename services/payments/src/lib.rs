@@ -26,11 +26,11 @@ pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<Serv
     db::open_service(&config.db, database_url, SCHEMA, &MIGRATOR).await
 }
 
-pub fn router(config: &Config, database: &ServiceDb) -> tonic::transport::server::Router {
+pub fn router(config: &Config, database: &ServiceDb) -> rustbill_shared::grpc::ServiceRouter {
     let verifier = PrincipalVerifier::new(&config.internal_secret());
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     rustbill_shared::grpc::spawn_db_health(health_reporter, database.pool.clone(), SERVICE_NAMES);
-    tonic::transport::Server::builder()
+    rustbill_shared::grpc::service_server()
         .add_service(health_service)
         .add_service(BalancesServiceServer::with_interceptor(balances::Balances::new(database.pool.clone()), verifier))
 }
