@@ -67,6 +67,8 @@ pub async fn open_service(
 ) -> anyhow::Result<ServiceDb> {
     anyhow::ensure!(valid_schema_name(schema), "bad schema name {schema:?}");
     let connect: PgConnectOptions = url.parse().context("failed to parse [db].url")?;
+    // "already exists, skipping" notices of idempotent DDL are noise.
+    let connect = connect.options([("client_min_messages", "warning")]);
 
     // Owner connections: create schemas, roles and run migrations.
     let owner = PgPoolOptions::new()

@@ -28,6 +28,9 @@ pub struct PgCluster {
     socket_dir: PathBuf,
     /// The user the server runs as when this process is root.
     run_as: Option<String>,
+    /// Skip fsync: only for throwaway test clusters, never for data that
+    /// matters.
+    unsafe_fast: bool,
 }
 
 /// Finds `initdb`, `pg_ctl` and `postgres`: `$PG_BIN`, then the newest
@@ -106,7 +109,15 @@ impl PgCluster {
         } else {
             None
         };
-        Ok(Self { bin_dir: find_bin_dir()?, data_dir, socket_dir, run_as })
+        Ok(Self { bin_dir: find_bin_dir()?, data_dir, socket_dir, run_as, unsafe_fast: false })
+    }
+
+    /// Turns durability off (fsync, synchronous commit, full-page writes):
+    /// for throwaway test clusters only. The embedded database of
+    /// `rustbill-server` holds money and stays durable.
+    pub fn unsafe_fast(mut self) -> Self {
+        self.unsafe_fast = true;
+        self
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -188,8 +199,10 @@ impl PgCluster {
                 .arg("-U")
                 .arg(SUPERUSER)
                 .arg("--auth=trust")
-                .arg("--encoding=UTF8")
-                .arg("--no-sync");
+                .arg("--encoding=UTF8");
+            if self.unsafe_fast {
+                initdb.arg("--no-sync");
+            }
             self.run(initdb, "initdb").await?;
             tracing::info!(data_dir = %self.data_dir.display(), "initialised PostgreSQL cluster");
         } else {
@@ -202,10 +215,10 @@ impl PgCluster {
             return Ok(());
         }
         let log = self.data_dir.join("server.log");
-        let options = format!(
-            "-c listen_addresses='' -k {} -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-            self.socket_dir.display()
-        );
+        let mut options = format!("-c listen_addresses='' -k {} -c max_connections=300", self.socket_dir.display());
+        if self.unsafe_fast {
+            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
         let mut pg_ctl = self.command("pg_ctl");
         pg_ctl
             .arg("start")
@@ -274,6 +287,7 @@ mod tests {
             data_dir: PathBuf::from("/tmp/x/pg"),
             socket_dir: PathBuf::from("/tmp/x/pg.sock"),
             run_as: None,
+            unsafe_fast: false,
         };
         assert_eq!(cluster.url("rustbill"), "postgres://rustbill@localhost/rustbill?host=%2Ftmp%2Fx%2Fpg.sock");
     }

@@ -84,7 +84,7 @@ async fn start_container() -> anyhow::Result<Server> {
 
 async fn start_cluster() -> anyhow::Result<Server> {
     let directory = tempfile::Builder::new().prefix("rustbill-test-pg").tempdir()?;
-    let cluster = PgCluster::new(directory.path().join("pg"))?;
+    let cluster = PgCluster::new(directory.path().join("pg"))?.unsafe_fast();
     cluster.start().await?;
     // The cluster must not outlive this test process: a watchdog stops it
     // once the process is gone, however the process ends.
