@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    config.log_unsupported();
     match rustbill_edge::run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

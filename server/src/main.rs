@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    config.log_unsupported();
     let admin_path = config.server.admin_path.clone();
     let server = match rustbill_server::Server::start(config).await {
         Ok(server) => server,

@@ -97,6 +97,7 @@ where
             return std::process::ExitCode::from(2);
         }
     };
+    config.log_unsupported();
     let url = match config.require_db_url() {
         Ok(url) => url.to_string(),
         Err(error) => {
@@ -164,7 +165,8 @@ pub type ServiceRouter =
     tonic::transport::server::Router<tower::layer::util::Stack<ServiceTraceLayer, tower::layer::util::Identity>>;
 
 /// A tonic server builder with [`ServiceTraceLayer`], for every service.
-pub fn service_server() -> tonic::transport::Server<tower::layer::util::Stack<ServiceTraceLayer, tower::layer::util::Identity>> {
+pub fn service_server()
+-> tonic::transport::Server<tower::layer::util::Stack<ServiceTraceLayer, tower::layer::util::Identity>> {
     use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
     let layer = TraceLayer::new_for_grpc()
         .make_span_with(RequestSpan)

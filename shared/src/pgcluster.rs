@@ -193,13 +193,7 @@ impl PgCluster {
         if !self.data_dir.join("PG_VERSION").exists() {
             self.prepare_dir(&self.data_dir)?;
             let mut initdb = self.command("initdb");
-            initdb
-                .arg("-D")
-                .arg(&self.data_dir)
-                .arg("-U")
-                .arg(SUPERUSER)
-                .arg("--auth=trust")
-                .arg("--encoding=UTF8");
+            initdb.arg("-D").arg(&self.data_dir).arg("-U").arg(SUPERUSER).arg("--auth=trust").arg("--encoding=UTF8");
             if self.unsafe_fast {
                 initdb.arg("--no-sync");
             }

@@ -96,8 +96,12 @@ impl TestServer {
         let mut child = command.spawn().context("failed to start rustbill-server")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
+        let ready_log = stderr_log.clone();
         let ready = tokio::time::timeout(Duration::from_secs(60), async {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().append(true).open(&ready_log)?;
             while let Some(line) = lines.next_line().await? {
+                writeln!(file, "{line}")?;
                 if let Some(rest) = line.strip_prefix("rustbill-server ready: edge=") {
                     let edge = rest.split_whitespace().next().unwrap_or_default().to_string();
                     return Ok::<_, anyhow::Error>(Some(edge));
