@@ -23,3 +23,8 @@ select create_reference_table('identity.operation_logs');
 
 -- payments: balances are per customer.
 select create_distributed_table('payments.balance_accounts', 'customer_id');
+
+-- Note: identity keeps `updated_at` with row triggers; Citus runs triggers
+-- on reference and distributed tables only with
+--   alter database rustbill set citus.enable_unsafe_triggers = on;
+-- (the triggers touch only their own row, which is what makes them safe).

@@ -103,6 +103,20 @@ async fn malformed_empty_and_huge_input_is_refused_and_writes_nothing() {
             "id",
         );
     }
+    // Field errors carry a machine-readable bad-request detail naming the
+    // field, through the edge.
+    let status = customers
+        .create_customer(session(
+            CreateCustomerRequest { name: "Detail Co".into(), credit_limit: "12.345".into(), ..Default::default() },
+            &admin,
+        ))
+        .await
+        .unwrap_err();
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    let violations = &details.bad_request().expect("a bad-request detail").field_violations;
+    assert_eq!(violations[0].field, "credit_limit");
+    assert_eq!(details.error_info().expect("an error-info detail").reason, "INVALID_ARGUMENT");
+
     // A well-formed id that names nothing.
     expect_code(
         "GetCustomer(unknown)",
