@@ -6,6 +6,12 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio_stream_compat::TcpIncoming;
 
+/// Turns a handler result into a tonic response: the one-line tail of
+/// every gRPC adapter.
+pub fn respond<T>(result: crate::AppResult<T>) -> Result<tonic::Response<T>, tonic::Status> {
+    result.map(tonic::Response::new).map_err(tonic::Status::from)
+}
+
 /// Binds `addr` first, so callers (and tests, with port 0) learn the real
 /// port before serving.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {

@@ -109,6 +109,14 @@ pub fn user_type(field: &str, value: Option<&str>, default: UserType) -> Result<
     }
 }
 
+/// An optional `user_type` hint: absent or empty means "either".
+pub fn user_type_hint(field: &str, value: Option<&str>) -> Result<Option<UserType>, AppError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(_) => user_type(field, value, UserType::Admin).map(Some),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserType {
     Admin,

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rustbill_proto::downstream::api_key_service_server::ApiKeyService;
 use rustbill_proto::downstream::*;
+use rustbill_shared::grpc::respond;
 use rustbill_shared::ids::{format_optional_time, format_time, parse_id};
 use rustbill_shared::principal::{self, Caller, Principal};
 use rustbill_shared::{AppError, AppResult};
@@ -173,10 +174,6 @@ impl ApiKeys {
         transaction.commit().await?;
         Ok(RevokeApiKeyResponse {})
     }
-}
-
-fn respond<T>(result: AppResult<T>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use rustbill_proto::customer::customer_service_server::CustomerService;
 use rustbill_proto::customer::*;
+use rustbill_shared::grpc::respond;
 use rustbill_shared::ids::{format_time, parse_id};
 use rustbill_shared::principal::{self, Caller};
 use rustbill_shared::{AppError, AppResult, Money};
@@ -364,10 +365,6 @@ impl Customers {
         transaction.commit().await?;
         Ok(DeleteCustomerResponse {})
     }
-}
-
-fn respond<T>(result: AppResult<T>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]

@@ -4,6 +4,7 @@ use chrono::{Duration, Utc};
 use rustbill_proto::identity::identity_service_server::IdentityService;
 use rustbill_proto::identity::*;
 use rustbill_shared::error::ResultExt;
+use rustbill_shared::grpc::respond;
 use rustbill_shared::ids::parse_id;
 use rustbill_shared::principal::{self, CLEAR_SESSION_HEADER, Caller, Principal, SET_SESSION_HEADER};
 use rustbill_shared::{AppError, AppResult};
@@ -468,9 +469,7 @@ impl Identity {
     async fn get_user(&self, caller: &Caller, request: GetUserRequest) -> AppResult<GetUserResponse> {
         caller.principal.require_admin()?;
         let id = parse_id("id", &request.id)?;
-        let hint = validate::user_type("user_type", request.user_type.as_deref(), UserType::Admin)
-            .map(Some)
-            .map(|hint| if request.user_type.as_deref().unwrap_or("").is_empty() { None } else { hint })?;
+        let hint = validate::user_type_hint("user_type", request.user_type.as_deref())?;
         let mut connection = self.state.pool.acquire().await?;
         let user = find_user(&mut connection, id, hint).await?;
         Ok(GetUserResponse { user: Some(user.info()) })
@@ -479,10 +478,7 @@ impl Identity {
     async fn update_user(&self, caller: &Caller, request: UpdateUserRequest) -> AppResult<UpdateUserResponse> {
         let (actor_id, actor_role) = caller.principal.require_admin()?;
         let id = parse_id("id", &request.id)?;
-        let hint = match request.user_type.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(validate::user_type("user_type", Some(text), UserType::Admin)?),
-        };
+        let hint = validate::user_type_hint("user_type", request.user_type.as_deref())?;
         let email = request.email.as_deref().map(|email| validate::optional_email("email", email)).transpose()?;
         let display_name = request
             .display_name
@@ -817,10 +813,6 @@ impl Identity {
             _ => Err(AppError::FailedPrecondition("API keys are revoked with RevokeApiKey, not Logout".into())),
         }
     }
-}
-
-fn respond<T>(result: AppResult<T>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]
