@@ -2,6 +2,7 @@
 //! and the per-request tracing span (layer 7).
 
 use std::net::{IpAddr, SocketAddr};
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -18,11 +19,63 @@ use tracing::Instrument as _;
 
 use crate::middleware::{BoxSvc, Middleware, Req, Resp, call};
 
-/// The TCP peer of the connection a request arrived on. The edge is the
-/// first hop, so this is the client address; `X-Forwarded-For` is not
-/// trusted.
+/// The client address of a request: the TCP peer, or, when the peer is a
+/// trusted reverse proxy, the address that proxy saw (see [`TrustedProxies`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientAddr(pub SocketAddr);
+
+/// `[server].trusted_proxies`: peers whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parses IPs and CIDRs; a bad entry is a configuration error.
+    pub(crate) fn parse(entries: &[String]) -> anyhow::Result<Self> {
+        let mut networks = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let entry = entry.trim();
+            let network = match entry.parse::<ipnet::IpNet>() {
+                Ok(network) => network,
+                Err(_) => ipnet::IpNet::from(
+                    entry
+                        .parse::<IpAddr>()
+                        .map_err(|_| anyhow::anyhow!("[server].trusted_proxies: {entry:?} is not an IP or CIDR"))?,
+                ),
+            };
+            networks.push(network);
+        }
+        Ok(Self(networks))
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|network| network.contains(&ip))
+    }
+
+    /// The client of a request that arrived from `peer`: when `peer` is
+    /// trusted, the right-most `X-Forwarded-For` address that is not itself
+    /// a trusted proxy (addresses further left are client-supplied and can
+    /// be forged); otherwise `peer`.
+    pub(crate) fn client(&self, peer: SocketAddr, headers: &http::HeaderMap) -> SocketAddr {
+        if self.0.is_empty() || !self.trusts(peer.ip()) {
+            return peer;
+        }
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        for hop in forwarded.iter().rev() {
+            let Ok(ip) = hop.parse::<IpAddr>() else { return peer };
+            if !self.trusts(ip) {
+                return SocketAddr::new(ip, 0);
+            }
+        }
+        peer
+    }
+}
 
 /// The client IP of a request (IPv4-mapped IPv6 addresses as IPv4).
 pub(crate) fn client_ip(request: &Req) -> Option<IpAddr> {

@@ -21,8 +21,8 @@
 //! its backend reports) and gRPC server reflection (v1 and v1alpha) of the
 //! public packages.
 //!
-//! The client IP is the TCP peer address: the edge is the first hop and
-//! does not trust `X-Forwarded-For`.
+//! The client IP is the TCP peer address, or the `X-Forwarded-For` hop seen
+//! by a peer listed in `[server].trusted_proxies`.
 
 pub mod admin_ui;
 mod auth;

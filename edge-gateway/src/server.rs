@@ -22,7 +22,7 @@ use crate::admin_ui::{AdminAssets, AdminLayer, AdminUi, NotBuilt};
 use crate::auth::{Authenticate, SessionCookie};
 use crate::backends::{Backend, Backends, Channels};
 use crate::concurrency::ConcurrencyLimit;
-use crate::context::{ClientAddr, LogContext};
+use crate::context::{ClientAddr, LogContext, TrustedProxies};
 use crate::cors::CorsPolicy;
 use crate::health::{HealthRoutes, Probes};
 use crate::middleware::{BoxSvc, call, wrap};
@@ -35,6 +35,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The edge gateway, ready to serve.
 pub struct Edge {
     max_concurrency: usize,
+    trusted_proxies: TrustedProxies,
     channels: Channels,
     signer: InternalSigner,
     cors: CorsPolicy,
@@ -84,6 +85,7 @@ impl Edge {
             .context("building the gRPC reflection service")?;
         Ok(Edge {
             max_concurrency: config.server.max_concurrency,
+            trusted_proxies: TrustedProxies::parse(&config.server.trusted_proxies)?,
             channels,
             signer,
             cors,
@@ -169,9 +171,11 @@ impl Edge {
             };
             let _ = stream.set_nodelay(true);
             let stack = stack.clone();
+            let trusted_proxies = self.trusted_proxies.clone();
             let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
                 let mut request = request.map(Body::new);
-                request.extensions_mut().insert(ClientAddr(peer));
+                let client = trusted_proxies.client(peer, request.headers());
+                request.extensions_mut().insert(ClientAddr(client));
                 let stack = stack.clone();
                 async move { Ok::<_, Infallible>(call(stack, request).await) }
             });

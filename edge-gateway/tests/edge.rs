@@ -336,6 +336,32 @@ async fn any_origin_allows_without_credentials() {
 }
 
 #[tokio::test]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    // Untrusted peer: X-Forwarded-For is ignored, so it cannot be used to
+    // dodge per-IP rate limits or forge audit addresses.
+    let (edge, backend) = setup(config()).await;
+    let request = grpc(GET_ME).header("x-forwarded-for", "203.0.113.7").body(Full::new(frame(b""))).unwrap();
+    http2(edge.addr, request).await;
+    assert_eq!(backend.events_for("GetMe").pop().unwrap().caller.unwrap().client_ip, "127.0.0.1");
+
+    // Behind a trusted proxy: the right-most untrusted hop is the client;
+    // what the client itself put further left is not believed.
+    let mut trusting = config();
+    trusting.server.trusted_proxies = vec!["127.0.0.0/8".into(), "10.0.0.1".into()];
+    let (edge, backend) = setup(trusting).await;
+    let request = grpc(GET_ME)
+        .header("x-forwarded-for", "198.51.100.1, 203.0.113.7, 10.0.0.1")
+        .body(Full::new(frame(b"")))
+        .unwrap();
+    http2(edge.addr, request).await;
+    assert_eq!(backend.events_for("GetMe").pop().unwrap().caller.unwrap().client_ip, "203.0.113.7");
+
+    let mut bad = config();
+    bad.server.trusted_proxies = vec!["not-an-ip".into()];
+    assert!(rustbill_edge::Edge::new(&bad, rustbill_edge::Backends::default()).is_err(), "bad entries are refused");
+}
+
+#[tokio::test]
 async fn login_is_rate_limited_per_ip() {
     let mut config = config();
     config.rate_limit.login_per_sec = 2;

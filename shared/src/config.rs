@@ -53,6 +53,9 @@ pub struct ServerConfig {
     /// Origins allowed to call the edge from a browser (CORS). Empty means
     /// same-origin only. `"*"` allows any origin (development only).
     pub cors_allowed_origins: Vec<String>,
+    /// Reverse proxies (IPs or CIDRs, e.g. "127.0.0.1", "10.0.0.0/8") whose
+    /// `X-Forwarded-For` is believed. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
             notify_email: String::new(),
             admin_path: "/admin".into(),
             cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
