@@ -279,10 +279,15 @@ mod tests {
 
     #[test]
     fn backends_come_from_config_and_builders() {
-        let config = Config::default();
+        let mut config = Config::default();
         let backends = Backends::from_config(&config);
-        assert_eq!(backends.url(Backend::Catalog), Some("http://127.0.0.1:50062"));
-        assert_eq!(backends.iter().count(), 6);
+        // By default only the services that ship a binary are deployed.
+        assert_eq!(backends.url(Backend::Identity), Some("http://127.0.0.1:50061"));
+        assert_eq!(backends.url(Backend::Payments), Some("http://127.0.0.1:50064"));
+        assert_eq!(backends.url(Backend::Catalog), None);
+        assert_eq!(backends.iter().count(), 2);
+        config.services.catalog.url = "http://127.0.0.1:50062".into();
+        assert_eq!(Backends::from_config(&config).url(Backend::Catalog), Some("http://127.0.0.1:50062"));
         let custom = Backends::default().with(Backend::Identity, "http://127.0.0.1:1");
         assert_eq!(custom.url(Backend::Identity), Some("http://127.0.0.1:1"));
         assert_eq!(custom.url(Backend::Catalog), None);

@@ -271,6 +271,7 @@ impl Default for IdentityConfig {
 }
 
 /// Where one service listens when run alone, and where others reach it.
+/// An empty `url` means the service is not deployed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServiceEndpoint {
     pub listen: SocketAddr,
@@ -280,6 +281,12 @@ pub struct ServiceEndpoint {
 impl ServiceEndpoint {
     fn local(port: u16) -> Self {
         Self { listen: SocketAddr::from(([127, 0, 0, 1], port)), url: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// A service that ships no binary yet: the edge neither routes to it
+    /// nor waits for it in `/ready` until a URL is configured.
+    fn not_deployed(port: u16) -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], port)), url: String::new() }
     }
 }
 
@@ -298,11 +305,11 @@ impl Default for ServicesConfig {
     fn default() -> Self {
         Self {
             identity: ServiceEndpoint::local(50061),
-            catalog: ServiceEndpoint::local(50062),
-            orders: ServiceEndpoint::local(50063),
+            catalog: ServiceEndpoint::not_deployed(50062),
+            orders: ServiceEndpoint::not_deployed(50063),
             payments: ServiceEndpoint::local(50064),
-            plugins: ServiceEndpoint::local(50065),
-            notify: ServiceEndpoint::local(50066),
+            plugins: ServiceEndpoint::not_deployed(50065),
+            notify: ServiceEndpoint::not_deployed(50066),
         }
     }
 }

@@ -81,7 +81,8 @@ async fn concurrent_openers_all_succeed_and_the_schema_is_migrated_once() {
         assert!(!exists(&pool, relation).await, "{relation} must not exist: the schema owns its objects");
     }
     // The bus was migrated too, once, in its own schema.
-    assert_eq!(applied_versions(&pool, "bus").await, vec![1, 2]);
+    let bus_versions: Vec<i64> = db::BUS_MIGRATOR.iter().map(|migration| migration.version).collect();
+    assert_eq!(applied_versions(&pool, "bus").await, bus_versions);
     assert_eq!(role_row(&pool, "migration:demo").await, Some(None), "the migration role was released");
 
     // Every opener's pool works on the schema by unqualified names.
@@ -104,16 +105,16 @@ async fn a_follower_takes_over_from_a_leader_that_crashed_mid_migration() {
     let pool = database.pool().await.unwrap();
     bus::install(&pool).await.unwrap();
 
-    // The crashed leader applied the first migration of demo2, then died
+    // The crashed leader applied the first migration of demo_crashed, then died
     // during the second one: its instance stopped heartbeating two minutes
     // ago and it still holds the migration role.
-    pool.execute("create schema demo2").await.unwrap();
+    pool.execute("create schema demo_crashed").await.unwrap();
     let first_only = Migrator::with_migrations(DEMO.iter().take(1).cloned().collect());
     let mut connection = pool.acquire().await.unwrap().detach();
-    connection.execute("set search_path to demo2, bus").await.unwrap();
+    connection.execute("set search_path to demo_crashed, bus").await.unwrap();
     first_only.run(&mut connection).await.unwrap();
     connection.close().await.unwrap();
-    assert_eq!(applied_versions(&pool, "demo2").await, vec![1]);
+    assert_eq!(applied_versions(&pool, "demo_crashed").await, vec![1]);
     let crashed = Uuid::now_v7();
     sqlx::query(
         "insert into bus.instance_heartbeat (instance_id, registered_at, heartbeat_at)
@@ -125,22 +126,31 @@ async fn a_follower_takes_over_from_a_leader_that_crashed_mid_migration() {
     .unwrap();
     sqlx::query(
         "insert into bus.leader_role (role, holder, acquired_at, heartbeat_at, ttl_secs)
-         values ('migration:demo2', $1, now() - interval '2 minutes', now() - interval '2 minutes', 30)",
+         values ('migration:demo_crashed', $1, now() - interval '2 minutes', now() - interval '2 minutes', 30)",
     )
     .bind(crashed)
     .execute(&pool)
     .await
     .unwrap();
 
-    let opened =
-        tokio::time::timeout(Duration::from_secs(20), db::open_service(&small_pool(), database.url(), "demo2", &DEMO))
-            .await
-            .expect("the follower took over within 20 s instead of waiting for the dead leader")
-            .expect("open_service after the leader crashed");
+    let opened = tokio::time::timeout(
+        Duration::from_secs(20),
+        db::open_service(&small_pool(), database.url(), "demo_crashed", &DEMO),
+    )
+    .await
+    .expect("the follower took over within 20 s instead of waiting for the dead leader")
+    .expect("open_service after the leader crashed");
 
-    assert_eq!(applied_versions(&pool, "demo2").await, vec![1, 2], "the remaining migration was applied");
-    assert!(exists(&pool, "demo2.demo_notes_item_idx").await);
-    assert_eq!(role_row(&pool, "migration:demo2").await, Some(None), "the new leader released the role");
+    assert_eq!(applied_versions(&pool, "demo_crashed").await, vec![1, 2], "the remaining migration was applied");
+    assert!(exists(&pool, "demo_crashed.demo_notes_item_idx").await);
+    assert_eq!(role_row(&pool, "migration:demo_crashed").await, Some(None), "the new leader released the role");
+    let taken_over: bool = sqlx::query_scalar(
+        "select acquired_at > now() - interval '1 minute' from bus.leader_role where role = 'migration:demo_crashed'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(taken_over, "the role changed hands (acquired again) rather than being ignored");
     sqlx::query("insert into demo_items (name) values ('after takeover')").execute(&opened.pool).await.unwrap();
     close(vec![opened]).await;
     pool.close().await;

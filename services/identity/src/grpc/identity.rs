@@ -499,6 +499,14 @@ impl Identity {
         let mut changed = serde_json::Map::new();
         let updated = match user {
             AnyUser::Admin(row) => {
+                // Permission first: an operator learns nothing about admins
+                // (not even how many are active) from a refused change.
+                if actor_role != rustbill_shared::principal::AdminRole::Admin
+                    && row.role == "admin"
+                    && row.id != actor_id
+                {
+                    return Err(AppError::permission_denied("operators may not modify admins"));
+                }
                 if new_customer_id.is_some() {
                     return Err(AppError::invalid_field("customer_id", "applies to customer users only"));
                 }
@@ -518,13 +526,6 @@ impl Identity {
                     if row.role == "admin" {
                         ensure_other_active_admin(&mut transaction, row.id).await?;
                     }
-                }
-                // Operators may not modify admins.
-                if actor_role != rustbill_shared::principal::AdminRole::Admin
-                    && row.role == "admin"
-                    && row.id != actor_id
-                {
-                    return Err(AppError::permission_denied("operators may not modify admins"));
                 }
                 let updated: AdminRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "update admin_users set
