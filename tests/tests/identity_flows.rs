@@ -291,6 +291,17 @@ async fn api_key_create_use_revoke() {
     let mut identity = IdentityServiceClient::new(server.channel().await);
     let me = identity.get_me(bearer(GetMeRequest {}, &created.api_key)).await.expect("call with the key").into_inner();
     assert_eq!(me.user.unwrap().customer_id, customer.customer_id);
+    // And over gRPC-Web (HTTP/1.1), as a reseller's browser tool would.
+    let web_me = server
+        .web()
+        .call::<_, GetMeResponse>(
+            &format!("{IDENTITY}/GetMe"),
+            &GetMeRequest {},
+            &[("authorization", &format!("Bearer {}", created.api_key))],
+        )
+        .await
+        .expect("call with the key over gRPC-Web");
+    assert_eq!(web_me.message.user.unwrap().customer_id, customer.customer_id);
     let listed = keys
         .list_api_keys(bearer(ListApiKeysRequest { customer_id: customer.customer_id.clone() }, &customer.access_token))
         .await
@@ -308,6 +319,17 @@ async fn api_key_create_use_revoke() {
         .expect("revoke");
     let after = identity.get_me(bearer(GetMeRequest {}, &created.api_key)).await.expect_err("revoked key");
     assert_eq!(after.code(), Code::Unauthenticated);
+    let web_after = server
+        .web()
+        .call::<_, GetMeResponse>(
+            &format!("{IDENTITY}/GetMe"),
+            &GetMeRequest {},
+            &[("authorization", &format!("Bearer {}", created.api_key))],
+        )
+        .await
+        .expect_err("revoked key over gRPC-Web");
+    assert_eq!(web_after.code, Code::Unauthenticated as i32);
+    assert!(web_after.in_headers);
     let listed = keys
         .list_api_keys(session(ListApiKeysRequest { customer_id: customer.customer_id.clone() }, &admin))
         .await
