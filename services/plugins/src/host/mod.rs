@@ -4,17 +4,42 @@
 //! runs every script call on the blocking thread pool, inside
 //! [`with_scope`], and host functions reach the async world through the
 //! runtime handle in [`HostEnv`]. Every argument and result is a `String`
-//! (or unit), as the spec's contract says.
+//! (or unit; `json_array_len` returns an integer and `json_stringify` takes
+//! any value), as the spec's contract says.
 //!
 //! INTERFACE CONTRACT between the engine and the host (keep it stable):
-//! - `HostEnv::new(...)` holds what host functions share (database pool for
-//!   plugin state, outbound HTTP client, runtime handle);
+//! - `HostEnv::new(runtime, pool)` holds what host functions share
+//!   (database pool for plugin state, outbound HTTP client, SMTP options,
+//!   runtime handle); `with_http` / `with_smtp` replace the defaults;
 //! - `with_scope(scope, f)` runs `f` with `scope` visible to host functions
 //!   on this thread (interface id for log tags and state namespacing);
 //! - `module()` is the Rune module named `rustbill_host`.
+//!
+//! Errors, following the spec's convention: functions that return a string
+//! return `"ERROR: <reason>"` when they fail (HTTP, bad JSON input). Where
+//! no string could carry the failure safely — `smtp_send` and `state_set`
+//! return unit, and any string `state_get` returned would be read as a
+//! stored value — an infrastructure failure (SMTP refused, database down)
+//! fails the script call with a VM error instead, so that the caller sees a
+//! failed call (and retries) rather than a silent success. No host function
+//! panics.
+
+mod codec;
+mod log;
+mod net;
+mod smtp;
+pub mod state;
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::sync::Arc;
+
+use tracing::Instrument;
+
+use crate::http::OutboundHttp;
+
+pub use smtp::SmtpOptions;
+pub use state::MIGRATOR;
 
 /// What every host function shares.
 #[derive(Debug)]
@@ -23,13 +48,67 @@ pub struct HostEnv {
     /// runs on.
     pub runtime: tokio::runtime::Handle,
     /// Plugin state (`state_get`/`state_set`) lives in the plugins schema;
-    /// `None` in tools and tests that run scripts without a database.
+    /// `None` in tools and tests that run scripts without a database, where
+    /// state is kept in memory (per interface, lost on restart).
     pub pool: Option<sqlx::PgPool>,
+    /// The one outbound HTTP client (retries, breakers, mTLS cache).
+    pub http: Arc<OutboundHttp>,
+    /// How `smtp_send` connects.
+    pub smtp: SmtpOptions,
+    /// Plugin state when there is no pool.
+    pub(crate) memory_state: state::MemoryState,
 }
 
 impl HostEnv {
+    /// An environment with a default outbound client
+    /// ([`crate::http::HttpPolicy::default`]) and default SMTP options.
+    ///
+    /// Build one per service and share it (`Arc<HostEnv>`): the outbound
+    /// client's circuit breakers and mTLS cache live in it.
     pub fn new(runtime: tokio::runtime::Handle, pool: Option<sqlx::PgPool>) -> Self {
-        Self { runtime, pool }
+        Self {
+            runtime,
+            pool,
+            http: Arc::new(OutboundHttp::default()),
+            smtp: SmtpOptions::default(),
+            memory_state: state::MemoryState::default(),
+        }
+    }
+
+    /// Uses `http` (e.g. one client shared by the whole service, or one
+    /// with a test policy).
+    pub fn with_http(mut self, http: Arc<OutboundHttp>) -> Self {
+        self.http = http;
+        self
+    }
+
+    pub fn with_smtp(mut self, smtp: SmtpOptions) -> Self {
+        self.smtp = smtp;
+        self
+    }
+
+    /// Runs `future` on the runtime and waits for it on this thread.
+    ///
+    /// The future is spawned onto the runtime and its result sent back over
+    /// a channel, rather than `Handle::block_on`, so that this works from
+    /// any synchronous context the engine may use: a blocking-pool thread,
+    /// a thread inside `futures::executor::block_on`, and even a thread
+    /// already inside `Handle::block_on` (where a nested `block_on` would
+    /// panic). It must not be called on the only worker of a current-thread
+    /// runtime (nothing would run the task), which the engine never does.
+    pub fn block_on<F>(&self, future: F) -> Result<F::Output, String>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        self.runtime.spawn(
+            async move {
+                sender.send(future.await).ok();
+            }
+            .instrument(tracing::Span::current()),
+        );
+        receiver.recv().map_err(|_| "the runtime stopped before the host call finished".to_string())
     }
 }
 
@@ -67,8 +146,35 @@ pub fn current_scope() -> Option<CallScope> {
     SCOPE.with(|slot| slot.borrow().clone())
 }
 
+/// The scope, or the reason a host function cannot run without one.
+fn require_scope(function: &str) -> Result<CallScope, String> {
+    current_scope().ok_or_else(|| format!("{function} called outside a plugin call (no call scope)"))
+}
+
 /// The `rustbill_host` module.
 pub fn module() -> Result<rune::Module, rune::ContextError> {
-    let module = rune::Module::with_crate("rustbill_host")?;
+    let mut module = rune::Module::with_crate("rustbill_host")?;
+
+    module.function("log_info", log::log_info).build()?;
+    module.function("log_warn", log::log_warn).build()?;
+    module.function("log_error", log::log_error).build()?;
+
+    module.function("http_get", net::http_get).build()?;
+    module.function("http_post", net::http_post).build()?;
+    module.function("http_post_bytes", net::http_post_bytes).build()?;
+    module.function("http_post_with_headers", net::http_post_with_headers).build()?;
+    module.function("http_request_with_cert", net::http_request_with_cert).build()?;
+
+    module.function("md5_hex", codec::md5_hex).build()?;
+
+    module.function("smtp_send", smtp::smtp_send).build()?;
+
+    module.function("state_get", state::state_get).build()?;
+    module.function("state_set", state::state_set).build()?;
+
+    module.function("json_get", codec::json_get).build()?;
+    module.function("json_array_len", codec::json_array_len).build()?;
+    module.function("json_stringify", codec::json_stringify).build()?;
+
     Ok(module)
 }
