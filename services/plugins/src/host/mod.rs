@@ -1,7 +1,7 @@
 //! The host API: the `rustbill_host::` functions plugin scripts call.
 //!
 //! Scripts call host functions synchronously (no `.await`), so the engine
-//! runs every script call on the blocking thread pool, inside
+//! runs every script call on a thread of its own (outside the async runtime), inside
 //! [`with_scope`], and host functions reach the async world through the
 //! runtime handle in [`HostEnv`]. Every argument and result is a `String`
 //! (or unit; `json_array_len` returns an integer and `json_stringify` takes
