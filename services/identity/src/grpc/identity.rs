@@ -61,6 +61,31 @@ async fn find_user(connection: &mut PgConnection, id: Uuid, hint: Option<UserTyp
     Err(AppError::not_found("user not found"))
 }
 
+/// Stores a new password hash and ends the user's logins, except `keep`
+/// (the caller's own session or refresh-token family, when changing their
+/// own password).
+async fn set_password(connection: &mut PgConnection, user: &AnyUser, hash: &str, keep: Option<Uuid>) -> AppResult<()> {
+    match user {
+        AnyUser::Admin(row) => {
+            sqlx::query("update admin_users set password_hash = $2 where id = $1")
+                .bind(row.id)
+                .bind(hash)
+                .execute(&mut *connection)
+                .await?;
+            users::revoke_admin_sessions(connection, row.id, keep).await?;
+        }
+        AnyUser::Customer(row) => {
+            sqlx::query("update customer_users set password_hash = $2 where id = $1")
+                .bind(row.id)
+                .bind(hash)
+                .execute(&mut *connection)
+                .await?;
+            users::revoke_customer_families(connection, row.id, keep).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a change that would leave no active admin.
 async fn ensure_other_active_admin(connection: &mut PgConnection, except: Uuid) -> AppResult<()> {
     let others: i64 =
@@ -688,13 +713,8 @@ impl Identity {
         let mut transaction = self.state.pool.begin().await?;
         match (&target, principal) {
             (AnyUser::Admin(row), Principal::Admin { session_id, .. }) => {
-                sqlx::query("update admin_users set password_hash = $2 where id = $1")
-                    .bind(row.id)
-                    .bind(&hash)
-                    .execute(&mut *transaction)
-                    .await?;
                 // Other sessions of this admin end; this one continues.
-                users::revoke_admin_sessions(&mut transaction, row.id, Some(*session_id)).await?;
+                set_password(&mut transaction, &target, &hash, Some(*session_id)).await?;
                 oplog::record(
                     &mut transaction,
                     caller,
@@ -705,13 +725,8 @@ impl Identity {
                 )
                 .await?;
             }
-            (AnyUser::Customer(row), Principal::Customer { family_id, .. }) => {
-                sqlx::query("update customer_users set password_hash = $2 where id = $1")
-                    .bind(row.id)
-                    .bind(&hash)
-                    .execute(&mut *transaction)
-                    .await?;
-                users::revoke_customer_families(&mut transaction, row.id, Some(*family_id)).await?;
+            (AnyUser::Customer(_), Principal::Customer { family_id, .. }) => {
+                set_password(&mut transaction, &target, &hash, Some(*family_id)).await?;
             }
             _ => return Err(AppError::permission_denied("only a logged-in user can change a password")),
         }
@@ -735,24 +750,7 @@ impl Identity {
         let mut transaction = self.state.pool.begin().await?;
         let user = find_user(&mut transaction, id, None).await?;
         let info = user.info();
-        match user {
-            AnyUser::Admin(row) => {
-                sqlx::query("update admin_users set password_hash = $2 where id = $1")
-                    .bind(row.id)
-                    .bind(&hash)
-                    .execute(&mut *transaction)
-                    .await?;
-                users::revoke_admin_sessions(&mut transaction, row.id, None).await?;
-            }
-            AnyUser::Customer(row) => {
-                sqlx::query("update customer_users set password_hash = $2 where id = $1")
-                    .bind(row.id)
-                    .bind(&hash)
-                    .execute(&mut *transaction)
-                    .await?;
-                users::revoke_customer_families(&mut transaction, row.id, None).await?;
-            }
-        }
+        set_password(&mut transaction, &user, &hash, None).await?;
         oplog::record(
             &mut transaction,
             caller,
