@@ -15,7 +15,7 @@ run: deps
 
 ## make test: install what is missing, run every test against a real PostgreSQL
 test: deps-test
-	$(CARGO) build --workspace --all-targets
+	$(CARGO) build --workspace --all-targets --all-features
 	$(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads=$(TEST_THREADS)
 	$(TARGET_DIR)/tools/node_modules/.bin/buf lint
 

@@ -83,8 +83,8 @@ async fn ready_checks_every_backend() {
     assert!(text.contains("catalog: NOT_SERVING"), "{text}");
     assert!(!text.contains("identity"), "{text}");
 
-    let down =
-        Backends::default().with(Backend::Identity, identity.url()).with(Backend::Orders, closed_port_url().await);
+    let closed = closed_port();
+    let down = Backends::default().with(Backend::Identity, identity.url()).with(Backend::Orders, closed.url());
     let edge = spawn_edge(&config, down).await;
     let answer = http1(edge.addr, get("/ready").body(empty()).unwrap()).await;
     assert_eq!(answer.status, 503);
@@ -234,8 +234,8 @@ async fn stale_credentials_are_anonymous_and_public_rpcs_still_work() {
 async fn unreachable_identity_means_anonymous_unavailable() {
     let config = config();
     let catalog = spawn_backend(&config).await;
-    let backends =
-        Backends::default().with(Backend::Identity, closed_port_url().await).with(Backend::Catalog, catalog.url());
+    let closed = closed_port();
+    let backends = Backends::default().with(Backend::Identity, closed.url()).with(Backend::Catalog, catalog.url());
     let edge = spawn_edge(&config, backends).await;
     let request = grpc_web("/rustbill.product.ProductService/ListProducts")
         .header("authorization", "Bearer good-jwt")
@@ -453,8 +453,8 @@ async fn internal_services_are_never_routed() {
 async fn unavailable_backends_answer_unavailable() {
     let config = config();
     let identity = spawn_backend(&config).await;
-    let backends =
-        Backends::default().with(Backend::Identity, identity.url()).with(Backend::Catalog, closed_port_url().await);
+    let closed = closed_port();
+    let backends = Backends::default().with(Backend::Identity, identity.url()).with(Backend::Catalog, closed.url());
     let edge = spawn_edge(&config, backends).await;
     let request = grpc_web("/rustbill.product.ProductService/ListProducts").body(grpc_web_body(b"")).unwrap();
     let answer = http1(edge.addr, request).await;
@@ -567,8 +567,8 @@ async fn edge_health_reports_public_services_by_backend() {
     use tonic_health::pb::health_client::HealthClient;
     let config = config();
     let identity = spawn_backend(&config).await;
-    let backends =
-        Backends::default().with(Backend::Identity, identity.url()).with(Backend::Catalog, closed_port_url().await);
+    let closed = closed_port();
+    let backends = Backends::default().with(Backend::Identity, identity.url()).with(Backend::Catalog, closed.url());
     let edge = spawn_edge(&config, backends).await;
     let mut client = HealthClient::new(channel(&edge).await);
     let status = |service: &'static str| {

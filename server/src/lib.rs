@@ -122,9 +122,6 @@ impl Server {
             let token = shutdown.clone();
             tasks.spawn(async move { ("edge", edge.serve(edge_listener, token.cancelled_owned()).await) });
         }
-        for database in [&identity_db, &payments_db] {
-            database.instance.spawn_heartbeat(database.pool.clone());
-        }
         Ok(Self {
             edge_addr,
             identity_addr,
@@ -163,9 +160,9 @@ impl Server {
             tracing::warn!("some parts did not stop within 20 s; aborting them");
             self.tasks.abort_all();
         }
+        // Each service left cleanly (roles released, instance removed) when
+        // its serve returned; only the pools remain.
         for database in &self.databases {
-            database.leader.release_all().await.ok();
-            database.instance.deregister(&database.pool).await.ok();
             database.pool.close().await;
         }
         if let Some(cluster) = &self.embedded

@@ -57,6 +57,25 @@ pub struct ServiceDb {
     pub schema: String,
 }
 
+impl ServiceDb {
+    /// Heartbeats this instance until the guard is stopped or dropped.
+    pub fn start_heartbeat(&self) -> crate::leader::Heartbeat {
+        self.instance.spawn_heartbeat(self.pool.clone())
+    }
+
+    /// Clean shutdown: stops the heartbeat, releases every leader role and
+    /// removes the instance row, so other instances take over at once.
+    pub async fn leave(&self, heartbeat: crate::leader::Heartbeat) {
+        heartbeat.stop().await;
+        if let Err(error) = self.leader.release_all().await {
+            tracing::warn!(schema = %self.schema, %error, "failed to release leader roles");
+        }
+        if let Err(error) = self.instance.deregister(&self.pool).await {
+            tracing::warn!(schema = %self.schema, %error, "failed to deregister the instance");
+        }
+    }
+}
+
 /// Connects a service to its schema, creating schema and role and running
 /// its migrations first.
 pub async fn open_service(

@@ -61,24 +61,57 @@ impl InstanceIdentity {
         Ok(())
     }
 
-    /// Heartbeats every [`RENEW_INTERVAL`] until the task is aborted.
-    pub fn spawn_heartbeat(self, pool: PgPool) -> JoinHandle<()> {
-        tokio::spawn(async move {
+    /// Heartbeats every [`RENEW_INTERVAL`] until [`Heartbeat::stop`] (or
+    /// until the guard is dropped).
+    pub fn spawn_heartbeat(self, pool: PgPool) -> Heartbeat {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let token = stop.clone();
+        let task = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(RENEW_INTERVAL);
             loop {
-                ticker.tick().await;
+                tokio::select! {
+                    () = token.cancelled() => break,
+                    _ = ticker.tick() => {}
+                }
+                // A beat is never cut short: an upsert cancelled mid-flight
+                // could still commit after `deregister` and leave a row.
                 match self.beat(&pool).await {
                     Ok(()) => tracing::trace!(instance_id = %self.id, "heartbeat"),
                     Err(error) => tracing::warn!(instance_id = %self.id, %error, "heartbeat failed"),
                 }
             }
-        })
+        });
+        Heartbeat { stop, task: Some(task) }
     }
 
     /// Removes this instance's heartbeat row (clean shutdown).
     pub async fn deregister(&self, pool: &PgPool) -> sqlx::Result<()> {
         sqlx::query("delete from bus.instance_heartbeat where instance_id = $1").bind(self.id).execute(pool).await?;
         Ok(())
+    }
+}
+
+/// The running heartbeat of an instance.
+#[derive(Debug)]
+pub struct Heartbeat {
+    stop: tokio_util::sync::CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    /// Stops beating and waits for a beat in flight to finish, so that a
+    /// following `deregister` is the last write.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.ok();
+        }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 

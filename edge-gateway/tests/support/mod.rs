@@ -322,11 +322,25 @@ pub async fn spawn_edge(config: &Config, backends: Backends) -> TestEdge {
 }
 
 /// A port nothing listens on.
-pub async fn closed_port_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
+/// A port that refuses connections for as long as this value lives: the
+/// socket is bound but never listens, so no other test can take the port
+/// (a dropped listener's port can be reused by a parallel test).
+pub struct ClosedPort {
+    _socket: tokio::net::TcpSocket,
+    url: String,
+}
+
+impl ClosedPort {
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+}
+
+pub fn closed_port() -> ClosedPort {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    ClosedPort { _socket: socket, url: format!("http://{addr}") }
 }
 
 /// One backend for every service, and an edge in front of it.

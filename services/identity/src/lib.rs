@@ -83,6 +83,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let state = State::new(database.pool.clone(), config);
     tracing::info!(addr = %listener.local_addr()?, "identity service listening");
-    rustbill_shared::grpc::serve_router(router(state), listener, shutdown).await?;
+    let heartbeat = database.start_heartbeat();
+    let served = rustbill_shared::grpc::serve_router(router(state), listener, shutdown).await;
+    database.leave(heartbeat).await;
+    served?;
     Ok(())
 }

@@ -42,6 +42,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "payments service listening");
-    rustbill_shared::grpc::serve_router(router(&config, &database), listener, shutdown).await?;
+    let heartbeat = database.start_heartbeat();
+    let served = rustbill_shared::grpc::serve_router(router(&config, &database), listener, shutdown).await;
+    database.leave(heartbeat).await;
+    served?;
     Ok(())
 }

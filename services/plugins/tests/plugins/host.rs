@@ -3,7 +3,7 @@
 //! servers on loopback: HTTP, HTTPS requiring client certificates, SMTP
 //! (plain, STARTTLS, implicit TLS) and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The outbox bus against a real PostgreSQL.
 //!
-//! Run with `cargo test -p rustbill-shared --features testkit --test bus`.
+//! Run with `cargo test -p rustbill-shared --features testkit --test integration bus::`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};

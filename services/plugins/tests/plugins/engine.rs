@@ -29,7 +29,7 @@ fn manifest_dir() -> PathBuf {
 }
 
 fn fixture(name: &str) -> String {
-    std::fs::read_to_string(manifest_dir().join("tests/scripts").join(name)).expect("fixture")
+    std::fs::read_to_string(manifest_dir().join("tests/plugins/scripts").join(name)).expect("fixture")
 }
 
 fn example(name: &str) -> String {

@@ -1,6 +1,6 @@
 //! Leader roles and instance heartbeats against a real PostgreSQL.
 //!
-//! Run with `cargo test -p rustbill-shared --features testkit --test leader`.
+//! Run with `cargo test -p rustbill-shared --features testkit --test integration leader::`.
 //! Lease expiry is simulated by moving timestamps back with SQL instead of
 //! waiting 30 s.
 

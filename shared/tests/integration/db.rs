@@ -2,7 +2,7 @@
 //! service migrate its schema once, a follower takes over from a leader
 //! that crashed mid-migration, and the pool honours every `[db]` option.
 //!
-//! Run with `cargo test -p rustbill-shared --features testkit --test db`.
+//! Run with `cargo test -p rustbill-shared --features testkit --test integration db::`.
 //! The demo schema's migrations live in `tests/fixtures/demo_migrations`;
 //! the second one sleeps a second so that concurrent openers overlap.
 

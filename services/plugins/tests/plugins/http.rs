@@ -3,7 +3,7 @@
 //! close/reopen), timeouts, the mTLS client cache. Breaker scenarios run
 //! through scripts (`rustbill_host::http_get`), as plugins would hit them.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
