@@ -262,6 +262,14 @@ pub struct PaymentUpdate {
     pub paid_at: Option<String>,
     #[serde(default, deserialize_with = "optional_string")]
     pub raw_response: Option<String>,
+    /// `handle_callback` only (RustBill extension): the exact body to answer
+    /// the gateway's notification with (epay expects `success`); `None`
+    /// answers `success`.
+    #[serde(default, deserialize_with = "optional_string")]
+    pub reply: Option<String>,
+    /// `refund` only (RustBill extension): the gateway's refund number.
+    #[serde(default, deserialize_with = "optional_string")]
+    pub refund_id: Option<String>,
 }
 
 impl PaymentUpdate {

@@ -1,12 +1,71 @@
-//! `json_get`, `json_array_len`, `json_stringify`, `md5_hex`.
+//! `json_get`, `json_array_len`, `json_stringify`, `md5_hex`, and the
+//! RustBill extensions scripts need for real payment and webhook protocols
+//! (`sha256_hex`, `hmac_sha256_hex`, `url_encode`, `url_decode`,
+//! `form_to_json`, `now_rfc3339`, `now_unix`).
 
+use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use serde_json::Value as Json;
+use sha2::Sha256;
 
 /// `md5_hex(s)`: `&str → String`, lowercase hex of the MD5 of the UTF-8
 /// bytes of `s`.
 pub fn md5_hex(input: &str) -> String {
     hex::encode(Md5::digest(input.as_bytes()))
+}
+
+/// `sha256_hex(s)`: lowercase hex of the SHA-256 of the UTF-8 bytes of `s`.
+pub fn sha256_hex(input: &str) -> String {
+    hex::encode(Sha256::digest(input.as_bytes()))
+}
+
+/// `hmac_sha256_hex(key, message)`: lowercase hex HMAC-SHA256 (webhook
+/// signatures); the key is the UTF-8 bytes of `key`.
+pub fn hmac_sha256_hex(key: &str, message: &str) -> String {
+    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(message.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// `url_encode(s)`: percent-encodes everything but `A-Z a-z 0-9 - . _ ~`
+/// (safe in a query value or path segment).
+pub fn url_encode(input: &str) -> String {
+    urlencoding::encode(input).into_owned()
+}
+
+/// `url_decode(s)`: decodes `%XX` escapes and `+` as space (form
+/// encoding); `"ERROR: …"` when the result is not UTF-8.
+pub fn url_decode(input: &str) -> String {
+    let plus_as_space = input.replace('+', " ");
+    match urlencoding::decode(&plus_as_space) {
+        Ok(text) => text.into_owned(),
+        Err(error) => format!("ERROR: url_decode: {error}"),
+    }
+}
+
+/// `form_to_json(s)`: an `application/x-www-form-urlencoded` string (or a
+/// URL query, with or without a leading `?`) as a JSON object of strings;
+/// when a key repeats, the first value wins. Payment callbacks arrive this
+/// way and Rune has no decoder of its own.
+pub fn form_to_json(input: &str) -> String {
+    let input = input.strip_prefix('?').unwrap_or(input);
+    let mut object = serde_json::Map::new();
+    for (key, value) in form_urlencoded::parse(input.as_bytes()) {
+        object.entry(key.into_owned()).or_insert(Json::String(value.into_owned()));
+    }
+    Json::Object(object).to_string()
+}
+
+/// `now_rfc3339()`: the current UTC time, e.g. `2026-11-23T23:05:00Z`.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `now_unix()`: the current Unix time in seconds, as a string (signed
+/// timestamps of payment APIs).
+pub fn now_unix() -> String {
+    chrono::Utc::now().timestamp().to_string()
 }
 
 /// `json_get(json_str, path)`: `2×String → String`.

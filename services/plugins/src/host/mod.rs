@@ -166,6 +166,14 @@ pub fn module() -> Result<rune::Module, rune::ContextError> {
     module.function("http_request_with_cert", net::http_request_with_cert).build()?;
 
     module.function("md5_hex", codec::md5_hex).build()?;
+    // RustBill extensions (not in the spec's list; see the plugins README).
+    module.function("sha256_hex", codec::sha256_hex).build()?;
+    module.function("hmac_sha256_hex", codec::hmac_sha256_hex).build()?;
+    module.function("url_encode", codec::url_encode).build()?;
+    module.function("url_decode", codec::url_decode).build()?;
+    module.function("form_to_json", codec::form_to_json).build()?;
+    module.function("now_rfc3339", codec::now_rfc3339).build()?;
+    module.function("now_unix", codec::now_unix).build()?;
 
     module.function("smtp_send", smtp::smtp_send).build()?;
 
