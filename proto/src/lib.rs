@@ -54,6 +54,9 @@ pub mod rustbill {
         pub mod balances {
             tonic::include_proto!("rustbill.internal.balances");
         }
+        pub mod plugins {
+            tonic::include_proto!("rustbill.internal.plugins");
+        }
     }
 }
 

@@ -28,7 +28,10 @@ pub struct Server {
     pub edge_addr: SocketAddr,
     pub identity_addr: SocketAddr,
     pub payments_addr: SocketAddr,
+    pub plugins_addr: SocketAddr,
     shutdown: CancellationToken,
+    /// Cancelled by IntegrationService.RestartServer.
+    restart: CancellationToken,
     tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
     databases: Vec<ServiceDb>,
     embedded: Option<PgCluster>,
@@ -78,11 +81,14 @@ impl Server {
     async fn start_services(mut config: Config, url: &str, embedded: Option<PgCluster>) -> anyhow::Result<Self> {
         let identity_db = rustbill_identity::prepare(&config, url).await?;
         let payments_db = rustbill_payments::prepare(&config, url).await?;
+        let plugins_db = rustbill_plugins::prepare(&config, url).await?;
 
         let (identity_listener, identity_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (payments_listener, payments_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let (plugins_listener, plugins_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         config.services.identity.url = format!("http://{identity_addr}");
         config.services.payments.url = format!("http://{payments_addr}");
+        config.services.plugins.url = format!("http://{plugins_addr}");
         let edge_bind: SocketAddr = tokio::net::lookup_host(config.edge_addr())
             .await
             .with_context(|| format!("cannot resolve {}", config.edge_addr()))?
@@ -93,6 +99,7 @@ impl Server {
         let config = Arc::new(config);
 
         let shutdown = CancellationToken::new();
+        let restart = CancellationToken::new();
         let mut tasks = JoinSet::new();
         {
             let (config, database, token) = (config.clone(), identity_db.clone(), shutdown.clone());
@@ -111,13 +118,23 @@ impl Server {
             });
         }
         {
+            let (config, database, token, restart) =
+                (config.clone(), plugins_db.clone(), shutdown.clone(), restart.clone());
+            tasks.spawn(async move {
+                let result =
+                    rustbill_plugins::serve(config, database, plugins_listener, token.cancelled_owned(), restart).await;
+                ("plugins", result)
+            });
+        }
+        {
             let edge = rustbill_edge::Edge::new(
                 &config,
                 // Only the services this binary runs; the others answer
                 // Unavailable until their issues land.
                 rustbill_edge::Backends::default()
                     .with(rustbill_edge::Backend::Identity, config.services.identity.url.clone())
-                    .with(rustbill_edge::Backend::Payments, config.services.payments.url.clone()),
+                    .with(rustbill_edge::Backend::Payments, config.services.payments.url.clone())
+                    .with(rustbill_edge::Backend::Plugins, config.services.plugins.url.clone()),
             )?;
             let token = shutdown.clone();
             tasks.spawn(async move { ("edge", edge.serve(edge_listener, token.cancelled_owned()).await) });
@@ -126,9 +143,11 @@ impl Server {
             edge_addr,
             identity_addr,
             payments_addr,
+            plugins_addr,
             shutdown,
+            restart,
             tasks,
-            databases: vec![identity_db, payments_db],
+            databases: vec![identity_db, payments_db, plugins_db],
             embedded,
         })
     }
@@ -138,6 +157,11 @@ impl Server {
     /// database is stopped.
     pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
         let failure = tokio::select! {
+            biased;
+            () = self.restart.cancelled() => {
+                tracing::warn!("restart requested (RestartServer): stopping so the supervisor starts a fresh process");
+                None
+            }
             () = signal => None,
             Some(joined) = self.tasks.join_next() => Some(match joined {
                 Ok((part, Ok(()))) => anyhow::anyhow!("{part} stopped unexpectedly"),

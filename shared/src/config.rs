@@ -204,11 +204,33 @@ impl Default for RedisConfig {
 #[serde(default)]
 pub struct PluginsConfig {
     pub plugins_dir: PathBuf,
+    /// Seconds between scans of `plugins_dir` (also scanned at start).
+    pub scan_interval_secs: u64,
+    /// Seconds between background health checks of enabled interfaces
+    /// (one instance runs them); 0 turns them off.
+    pub health_check_interval_secs: u64,
+    /// Limits of one script call.
+    pub call_timeout_secs: u64,
+    pub instruction_budget: u64,
+    pub memory_limit_mb: u64,
+    pub max_concurrent_calls: usize,
+    /// Stack reserved for each call's thread (virtual memory; lower it on
+    /// hosts with strict overcommit).
+    pub stack_mb: u64,
 }
 
 impl Default for PluginsConfig {
     fn default() -> Self {
-        Self { plugins_dir: PathBuf::from("./plugins") }
+        Self {
+            plugins_dir: PathBuf::from("./plugins"),
+            scan_interval_secs: 300,
+            health_check_interval_secs: 300,
+            call_timeout_secs: 10,
+            instruction_budget: 10_000_000,
+            memory_limit_mb: 64,
+            max_concurrent_calls: 64,
+            stack_mb: 2048,
+        }
     }
 }
 

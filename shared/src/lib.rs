@@ -19,6 +19,7 @@ pub mod grpc;
 pub mod ids;
 pub mod leader;
 pub mod money;
+pub mod oplog;
 pub mod pgcluster;
 pub mod principal;
 pub mod telemetry;

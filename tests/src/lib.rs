@@ -154,6 +154,11 @@ impl TestServer {
         self.database.pool().await.expect("test database pool")
     }
 
+    /// Waits for the server to exit on its own (RestartServer).
+    pub async fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        Ok(tokio::time::timeout(timeout, self.child.wait()).await??)
+    }
+
     /// Stops the server with SIGTERM and waits for it to exit.
     pub async fn stop(&mut self) -> anyhow::Result<std::process::ExitStatus> {
         if let Some(pid) = self.child.id() {

@@ -12,7 +12,7 @@ pub mod balances;
 pub mod bootstrap;
 pub mod events;
 pub mod grpc;
-pub mod oplog;
+pub use rustbill_shared::oplog;
 pub mod passwords;
 pub mod state;
 pub mod tokens;

@@ -6,6 +6,7 @@ mod bad_input;
 mod identity_flows;
 mod identity_rules;
 mod microservices;
+mod plugins;
 mod secrets;
 mod startup;
 mod tracing;

@@ -1,6 +1,8 @@
 //! The operation log: every admin mutation, who did it, to what, from where.
+//! Each service keeps its own `operation_logs` table (same columns) in its
+//! schema; the unqualified name resolves through the search path.
 
-use rustbill_shared::principal::{Caller, Principal};
+use crate::principal::{Caller, Principal};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
