@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustbill_proto::integration::integration_service_server::IntegrationServiceServer;
-use rustbill_proto::internal::plugins::plugin_runtime_server::PluginRuntimeServer;
+use rustbill_proto::internal::plugins::plugin_runtime_service_server::PluginRuntimeServiceServer;
 use rustbill_shared::Config;
 use rustbill_shared::db::{self, ServiceDb};
 use rustbill_shared::principal::PrincipalVerifier;
@@ -34,7 +34,7 @@ pub const SCHEMA: &str = "plugins";
 
 /// gRPC services this binary serves (health reporting).
 pub const SERVICE_NAMES: &[&str] =
-    &["rustbill.integration.IntegrationService", "rustbill.internal.plugins.PluginRuntime"];
+    &["rustbill.integration.IntegrationService", "rustbill.internal.plugins.PluginRuntimeService"];
 
 /// Leader role of the background health checks.
 const HEALTH_ROLE: &str = "plugins:health";
@@ -72,7 +72,7 @@ pub fn router(state: service::State) -> rustbill_shared::grpc::ServiceRouter {
             service::integration::Integration::new(state.clone()),
             verifier.clone(),
         ))
-        .add_service(PluginRuntimeServer::with_interceptor(service::internal::Internal::new(state), verifier))
+        .add_service(PluginRuntimeServiceServer::with_interceptor(service::internal::Internal::new(state), verifier))
 }
 
 /// Serves until `shutdown`, or until RestartServer cancels `restart` (the

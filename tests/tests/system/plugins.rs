@@ -359,6 +359,39 @@ async fn health_pages_actions_and_provider_calls() {
         assert_eq!(error.code(), code, "{function}: {error:?}");
     }
 
+    // Calls to a dead host open its breaker (5 failures), visible to
+    // admins; other hosts are unaffected.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let fetch = |url: String| CallPluginActionRequest {
+        interface_id: good.id.clone(),
+        function: "fetch".into(),
+        args_json: serde_json::json!({ "url": url }).to_string(),
+    };
+    let mut opened = None;
+    for _ in 0..8 {
+        let answer = client(&channel).call_plugin_action(session(fetch(format!("http://{dead_addr}/x")), &admin)).await;
+        let answer: serde_json::Value = serde_json::from_str(&answer.unwrap().into_inner().result_json).unwrap();
+        assert!(answer["body"].as_str().unwrap().starts_with("ERROR:"), "{answer}");
+        let breakers = client(&channel)
+            .list_circuit_breakers(session(EmptyRequest {}, &admin))
+            .await
+            .unwrap()
+            .into_inner()
+            .breakers;
+        if let Some(breaker) = breakers.into_iter().find(|b| b.host == dead_addr.to_string() && b.state == "open") {
+            opened = Some(breaker);
+            break;
+        }
+    }
+    let opened = opened.expect("the dead host's breaker opens");
+    assert!(opened.consecutive_failures >= 5 && !opened.opened_at.is_empty(), "{opened:?}");
+    let error = client(&channel)
+        .list_circuit_breakers(bearer(EmptyRequest {}, &flows::register_customer(&server, "erin").await.access_token))
+        .await;
+    assert_eq!(error.unwrap_err().code(), Code::PermissionDenied);
+
     // Providers: the portal's list (customers too), typed calls.
     let customer = flows::register_customer(&server, "carol").await;
     let providers = client(&channel)

@@ -854,4 +854,33 @@ impl IntegrationService for Integration {
         let caller = principal::caller(&request)?;
         respond(self.upstream_balance(&caller, request.into_inner()).await)
     }
+
+    async fn list_circuit_breakers(
+        &self,
+        request: Request<EmptyRequest>,
+    ) -> Result<Response<ListCircuitBreakersResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        respond(
+            async {
+                caller.principal.require_admin()?;
+                let breakers = self
+                    .state
+                    .engine()
+                    .env()
+                    .http
+                    .snapshot()
+                    .into_iter()
+                    .map(|breaker| CircuitBreakerInfo {
+                        host: breaker.host,
+                        state: breaker.state.as_str().to_string(),
+                        consecutive_failures: breaker.consecutive_failures,
+                        opened_at: breaker.opened_at.map(format_time).unwrap_or_default(),
+                        last_error: breaker.last_error.unwrap_or_default(),
+                    })
+                    .collect();
+                Ok(ListCircuitBreakersResponse { breakers })
+            }
+            .await,
+        )
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rustbill_proto::internal::plugins::plugin_runtime_server::PluginRuntime;
+use rustbill_proto::internal::plugins::plugin_runtime_service_server::PluginRuntimeService;
 use rustbill_proto::internal::plugins::*;
 use rustbill_shared::grpc::respond;
 use rustbill_shared::principal::{self, Caller, Principal};
@@ -362,7 +362,7 @@ macro_rules! serve {
 }
 
 #[tonic::async_trait]
-impl PluginRuntime for Internal {
+impl PluginRuntimeService for Internal {
     async fn create_payment(&self, request: Request<CreatePaymentCall>) -> Result<Response<PaymentCreated>, Status> {
         serve!(request, |call| self.create_payment(call).await)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustbill_plugins::scanner::Scanner;
-use rustbill_proto::internal::plugins::plugin_runtime_client::PluginRuntimeClient;
+use rustbill_proto::internal::plugins::plugin_runtime_service_client::PluginRuntimeServiceClient;
 use rustbill_proto::internal::plugins::*;
 use rustbill_shared::Config;
 use rustbill_shared::principal::{AdminRole, Caller, InternalSigner, Principal};
@@ -140,8 +140,8 @@ impl Service {
         Self { channel, signer, pool, stop, _db: db, _dir: dir }
     }
 
-    fn client(&self) -> PluginRuntimeClient<Channel> {
-        PluginRuntimeClient::new(self.channel.clone())
+    fn client(&self) -> PluginRuntimeServiceClient<Channel> {
+        PluginRuntimeServiceClient::new(self.channel.clone())
     }
 
     fn as_service<T>(&self, message: T) -> Request<T> {
