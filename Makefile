@@ -42,9 +42,11 @@ clippy:
 
 check: fmt clippy test
 
-## make bench: latency of Login and GetMe, through the edge and direct
+## make bench: latency of Login and GetMe (edge vs direct), plugin compile
+## times and warm gateway calls
 bench: deps
-	$(CARGO) run --release -p rustbill-bench
+	$(CARGO) run --release -p rustbill-bench --bin rustbill-bench
+	$(CARGO) run --release -p rustbill-bench --bin plugins
 
 ## remove the embedded database of `make run`
 clean-data:
