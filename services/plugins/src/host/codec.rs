@@ -57,6 +57,17 @@ pub fn form_to_json(input: &str) -> String {
     Json::Object(object).to_string()
 }
 
+/// `json_parse(s)`: a JSON text as a Rune value (objects become `#{}`
+/// objects, arrays vectors), so scripts can iterate keys (signature
+/// schemes sort parameters). Input that is not JSON gives the string
+/// `"ERROR: json_parse: <reason>"`.
+pub fn json_parse(input: &str) -> rune::Value {
+    match serde_json::from_str::<rune::Value>(input) {
+        Ok(value) => value,
+        Err(error) => rune::to_value(format!("ERROR: json_parse: {error}")).unwrap_or_else(|_| rune::Value::empty()),
+    }
+}
+
 /// `now_rfc3339()`: the current UTC time, e.g. `2026-11-23T23:05:00Z`.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -172,6 +172,7 @@ pub fn module() -> Result<rune::Module, rune::ContextError> {
     module.function("url_encode", codec::url_encode).build()?;
     module.function("url_decode", codec::url_decode).build()?;
     module.function("form_to_json", codec::form_to_json).build()?;
+    module.function("json_parse", codec::json_parse).build()?;
     module.function("now_rfc3339", codec::now_rfc3339).build()?;
     module.function("now_unix", codec::now_unix).build()?;
 

@@ -125,7 +125,7 @@ pub enum HttpError {
     ClientUnavailable(String),
     /// Connecting, sending or receiving failed.
     #[error("request to {host} failed: {reason}")]
-    Transport { host: String, reason: String, transient: bool },
+    Transport { host: String, reason: String, transient: bool, not_sent: bool },
     /// The response body exceeded the policy's limit.
     #[error("response from {host} larger than {limit} bytes")]
     TooLarge { host: String, limit: usize },
@@ -135,6 +135,11 @@ impl HttpError {
     /// Whether another attempt may succeed (connect errors and timeouts).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Transport { transient: true, .. })
+    }
+
+    /// The request certainly did not reach the server (connect failed).
+    pub fn was_not_sent(&self) -> bool {
+        matches!(self, Self::Transport { not_sent: true, .. })
     }
 
     pub fn is_circuit_open(&self) -> bool {
@@ -298,9 +303,16 @@ impl OutboundHttp {
                 attempt += 1;
                 let started = Instant::now();
                 let outcome = self.attempt(client, &host, &url, &request, &headers).await;
+                // A request that may have reached the server is retried only
+                // when repeating it is harmless: GET/HEAD/PUT/DELETE/OPTIONS.
+                // POST and PATCH (create a payment, refund, order a server)
+                // are retried only when nothing was delivered: the
+                // connection failed, or the server answered 503.
+                let idempotent = request.method.is_idempotent();
                 let retry_after = match &outcome {
-                    Ok(response) if matches!(response.status, 502..=504) => Some(retry_after(response)),
-                    Err(error) if error.is_transient() => Some(None),
+                    Ok(response) if response.status == 503 => Some(retry_after(response)),
+                    Ok(response) if idempotent && matches!(response.status, 502 | 504) => Some(retry_after(response)),
+                    Err(error) if error.is_transient() && (idempotent || error.was_not_sent()) => Some(None),
                     _ => None,
                 };
                 tracing::debug!(
@@ -346,6 +358,7 @@ impl OutboundHttp {
         let transport = |error: reqwest::Error| HttpError::Transport {
             host: host.to_string(),
             transient: error.is_connect() || error.is_timeout(),
+            not_sent: error.is_connect(),
             reason: error_chain(&error.without_url()),
         };
         let mut response = builder.send().await.map_err(transport)?;

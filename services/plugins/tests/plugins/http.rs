@@ -17,6 +17,7 @@ use support::pki::Pki;
 use support::script::run;
 
 const GET: &str = r#"pub fn main(url) { rustbill_host::http_get(url) }"#;
+const POST: &str = r#"pub fn main(url) { rustbill_host::http_post(url, "a=1", "application/x-www-form-urlencoded") }"#;
 
 /// Everything logged by any thread of this test binary (the breaker logs
 /// from the runtime's threads).
@@ -143,6 +144,48 @@ async fn timeouts_are_retried() {
     assert!(outcome.value().contains("timed out"), "{}", outcome.value());
     assert_eq!(connections.load(Ordering::SeqCst), 3, "one attempt and two retries, each on its own connection");
     accepting.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_that_may_have_been_delivered_are_not_repeated() {
+    // 502/504 and timeouts may hide a processed request: a POST (a refund,
+    // an order) is sent once. 503 and refused connections deliver nothing,
+    // so those are retried for POST too.
+    let server = HttpServer::start(responder(|request, _| match request.target.as_str() {
+        "/gateway-timeout" => Reply::new(504, "gateway timeout"),
+        _ => Reply::new(503, "busy"),
+    }))
+    .await;
+    let env = env(policy());
+    let outcome = run(&env, "iface-post", POST, &[&server.url("/gateway-timeout")]).await;
+    assert_eq!(outcome.value(), "ERROR: HTTP 504 Gateway Timeout: gateway timeout");
+    assert_eq!(server.request_count(), 1, "a POST answered 504 is not repeated");
+    let outcome = run(&env, "iface-post", POST, &[&server.url("/busy")]).await;
+    assert_eq!(outcome.value(), "ERROR: HTTP 503 Service Unavailable: busy");
+    assert_eq!(server.request_count(), 1 + 4, "503 means not processed: retried");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let accepting = tokio::spawn({
+        let connections = connections.clone();
+        async move {
+            let mut open = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.fetch_add(1, Ordering::SeqCst);
+                open.push(stream);
+            }
+        }
+    });
+    let env = env_with_timeout();
+    let outcome = run(&env, "iface-post-slow", POST, &[&format!("http://127.0.0.1:{port}/slow")]).await;
+    assert!(outcome.value().contains("timed out"), "{}", outcome.value());
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "a POST that timed out is not repeated");
+    accepting.abort();
+}
+
+fn env_with_timeout() -> Arc<HostEnv> {
+    env(HttpPolicy { request_timeout: Duration::from_millis(200), max_retries: 2, ..policy() })
 }
 
 // ── Circuit breaker ──────────────────────────────────────────────────────
