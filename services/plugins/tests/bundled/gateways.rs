@@ -160,3 +160,63 @@ async fn yipay_health_follows_the_gateway() {
     let error = health(json!({"api_url": dead, "pid": PID, "key": KEY})).await.expect_err("unreachable");
     assert!(error.message.contains("Connection refused"), "{}", error.message);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bank_transfers_wait_for_an_admin_to_confirm_the_exact_amount() {
+    let engine = engine();
+    let info = engine.check(PluginType::Gateway, &bundled("gateway-banktransfer.rn")).expect("contract");
+    assert!(info.has_admin_page);
+    let bank = script("bank-1", "gateway-banktransfer.rn");
+    let config = json!({ "bank_name": "招商银行 上海分行", "account_name": "RustBill Ltd", "account_number": "6214 0000 1234" });
+    let action = |function: &'static str, args: Json| {
+        let (engine, bank, config) = (engine.clone(), bank.clone(), config.clone());
+        async move {
+            let raw = call(&engine, &bank, function, &config, args).await;
+            rustbill_plugins::engine::parse_gateway_result(raw)
+        }
+    };
+    let query = || async {
+        PaymentUpdate::from_return(call(&engine, &bank, "query_payment", &config, json!({"payment_id": "P77"})).await).unwrap()
+    };
+
+    let created =
+        PaymentCreated::from_return(call(&engine, &bank, "create_payment", &config, payment("P77", "120.00")).await).unwrap();
+    assert!(created.payment_url.is_none());
+    let instructions = created.instructions.expect("instructions");
+    for needle in ["120.00", "P77", "6214 0000 1234", "招商银行", "reference"] {
+        assert!(instructions.contains(needle), "{needle} in {instructions}");
+    }
+    assert_eq!(query().await.status, PaymentState::Pending);
+
+    // No callbacks exist for transfers.
+    let error = PaymentUpdate::from_return(call(&engine, &bank, "handle_callback", &config, callback("x=1")).await);
+    assert!(error.is_err());
+
+    // Wrong amount, unknown payment, missing reference: refused.
+    let wrong = action("confirm_receipt", json!({"payment_id": "P77", "amount": "12.00", "reference": "stmt-1"})).await;
+    assert!(wrong.unwrap_err().message.contains("does not match"));
+    let unknown = action("confirm_receipt", json!({"payment_id": "P78", "amount": "120.00", "reference": "stmt-1"})).await;
+    assert!(unknown.unwrap_err().message.contains("no bank transfer payment"));
+    let missing = action("confirm_receipt", json!({"payment_id": "P77", "amount": "120.00"})).await;
+    assert!(missing.is_err());
+    assert_eq!(query().await.status, PaymentState::Pending, "nothing was confirmed");
+
+    action("confirm_receipt", json!({"payment_id": "P77", "amount": "120.00", "reference": "stmt-42"})).await.unwrap();
+    let paid = query().await;
+    assert_eq!(paid.status, PaymentState::Success);
+    assert_eq!(paid.gateway_tx_id.as_deref(), Some("stmt-42"));
+    assert!(paid.paid_at.is_some());
+    let twice = action("confirm_receipt", json!({"payment_id": "P77", "amount": "120.00", "reference": "stmt-43"})).await;
+    assert!(twice.unwrap_err().message.contains("already confirmed"));
+
+    // Manual refund: pending until confirmed by hand.
+    let refund = json!({"payment_id": "P77", "gateway_payment_id": "P77", "refund_id": "R9", "amount": "120.00", "reason": "cancel"});
+    let requested = PaymentUpdate::from_return(call(&engine, &bank, "refund", &config, refund).await).unwrap();
+    assert_eq!(requested.status, PaymentState::Pending);
+    action("confirm_refund", json!({"payment_id": "P77"})).await.unwrap();
+    assert_eq!(query().await.status, PaymentState::Refunded);
+
+    let page = call(&engine, &bank, "admin_page", &config, json!({})).await;
+    let page = rustbill_plugins::engine::parse_gateway_result(page).unwrap();
+    assert!(page.as_str().unwrap().contains("confirm_receipt"));
+}
