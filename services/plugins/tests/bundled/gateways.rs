@@ -167,7 +167,8 @@ async fn bank_transfers_wait_for_an_admin_to_confirm_the_exact_amount() {
     let info = engine.check(PluginType::Gateway, &bundled("gateway-banktransfer.rn")).expect("contract");
     assert!(info.has_admin_page);
     let bank = script("bank-1", "gateway-banktransfer.rn");
-    let config = json!({ "bank_name": "招商银行 上海分行", "account_name": "RustBill Ltd", "account_number": "6214 0000 1234" });
+    let config =
+        json!({ "bank_name": "招商银行 上海分行", "account_name": "RustBill Ltd", "account_number": "6214 0000 1234" });
     let action = |function: &'static str, args: Json| {
         let (engine, bank, config) = (engine.clone(), bank.clone(), config.clone());
         async move {
@@ -176,11 +177,13 @@ async fn bank_transfers_wait_for_an_admin_to_confirm_the_exact_amount() {
         }
     };
     let query = || async {
-        PaymentUpdate::from_return(call(&engine, &bank, "query_payment", &config, json!({"payment_id": "P77"})).await).unwrap()
+        PaymentUpdate::from_return(call(&engine, &bank, "query_payment", &config, json!({"payment_id": "P77"})).await)
+            .unwrap()
     };
 
     let created =
-        PaymentCreated::from_return(call(&engine, &bank, "create_payment", &config, payment("P77", "120.00")).await).unwrap();
+        PaymentCreated::from_return(call(&engine, &bank, "create_payment", &config, payment("P77", "120.00")).await)
+            .unwrap();
     assert!(created.payment_url.is_none());
     let instructions = created.instructions.expect("instructions");
     for needle in ["120.00", "P77", "6214 0000 1234", "招商银行", "reference"] {
@@ -195,7 +198,8 @@ async fn bank_transfers_wait_for_an_admin_to_confirm_the_exact_amount() {
     // Wrong amount, unknown payment, missing reference: refused.
     let wrong = action("confirm_receipt", json!({"payment_id": "P77", "amount": "12.00", "reference": "stmt-1"})).await;
     assert!(wrong.unwrap_err().message.contains("does not match"));
-    let unknown = action("confirm_receipt", json!({"payment_id": "P78", "amount": "120.00", "reference": "stmt-1"})).await;
+    let unknown =
+        action("confirm_receipt", json!({"payment_id": "P78", "amount": "120.00", "reference": "stmt-1"})).await;
     assert!(unknown.unwrap_err().message.contains("no bank transfer payment"));
     let missing = action("confirm_receipt", json!({"payment_id": "P77", "amount": "120.00"})).await;
     assert!(missing.is_err());
@@ -206,7 +210,8 @@ async fn bank_transfers_wait_for_an_admin_to_confirm_the_exact_amount() {
     assert_eq!(paid.status, PaymentState::Success);
     assert_eq!(paid.gateway_tx_id.as_deref(), Some("stmt-42"));
     assert!(paid.paid_at.is_some());
-    let twice = action("confirm_receipt", json!({"payment_id": "P77", "amount": "120.00", "reference": "stmt-43"})).await;
+    let twice =
+        action("confirm_receipt", json!({"payment_id": "P77", "amount": "120.00", "reference": "stmt-43"})).await;
     assert!(twice.unwrap_err().message.contains("already confirmed"));
 
     // Manual refund: pending until confirmed by hand.

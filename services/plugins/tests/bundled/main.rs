@@ -8,3 +8,4 @@ mod support;
 mod common;
 mod epay_server;
 mod gateways;
+mod notifiers;
