@@ -8,4 +8,6 @@ mod support;
 mod common;
 mod epay_server;
 mod gateways;
+mod incus;
+mod incus_server;
 mod notifiers;
