@@ -7,6 +7,7 @@ mod identity_flows;
 mod identity_rules;
 mod microservices;
 mod plugins;
+mod provider_rustbill;
 mod secrets;
 mod startup;
 mod tracing;

@@ -25,6 +25,7 @@
 //! panics.
 
 mod codec;
+mod grpc_web;
 mod log;
 mod net;
 mod smtp;
@@ -175,6 +176,7 @@ pub fn module() -> Result<rune::Module, rune::ContextError> {
     module.function("json_parse", codec::json_parse).build()?;
     module.function("now_rfc3339", codec::now_rfc3339).build()?;
     module.function("now_unix", codec::now_unix).build()?;
+    module.function("grpc_web_call", grpc_web::grpc_web_call).build()?;
 
     module.function("smtp_send", smtp::smtp_send).build()?;
 

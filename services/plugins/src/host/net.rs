@@ -108,7 +108,7 @@ pub fn http_request_with_cert(method: &str, url: &str, body: &str, content_type:
 
 /// Sends through the scope's client, logging a failed call with the
 /// scope's tags.
-fn send(
+pub(super) fn send(
     function: &str,
     request: OutboundRequest,
     identity: Option<ClientIdentity>,
@@ -211,7 +211,7 @@ fn canonical_header_name(name: &str) -> String {
         .join("-")
 }
 
-fn parse_headers(headers_json: &str) -> Result<Vec<(String, String)>, String> {
+pub(super) fn parse_headers(headers_json: &str) -> Result<Vec<(String, String)>, String> {
     if headers_json.trim().is_empty() {
         return Ok(Vec::new());
     }
