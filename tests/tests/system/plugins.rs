@@ -186,6 +186,7 @@ async fn scanner_interfaces_secrets_and_hot_reload() {
         .await
         .unwrap();
     assert!(logged.contains("api_token") && !logged.contains("tok-SECRET-1"), "{logged}");
+    assert!(!server.log().contains("tok-SECRET-1"), "the secret is not in the server's log");
 
     // Disabled interfaces are not usable; enabled ones are.
     let error = client(&channel).query_price(session(price_request(&created.id), &admin)).await.unwrap_err();
