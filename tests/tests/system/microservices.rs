@@ -1,5 +1,5 @@
-//! The microservice run mode: `rustbill-identity`, `rustbill-payments` and
-//! `rustbill-edge` as three separate processes on one database, each
+//! The microservice run mode: `rustbill-identity`, `rustbill-payments`, `rustbill-plugins` and
+//! `rustbill-edge` as four separate processes on one database, each
 //! configured only by environment variables, called through the edge.
 
 use std::path::PathBuf;
@@ -56,13 +56,13 @@ impl Deployment {
         let database = TestDb::new().await.unwrap();
         let workdir = tempfile::tempdir().unwrap();
         let mut ports = Vec::new();
-        while ports.len() < 3 {
+        while ports.len() < 4 {
             let port = free_port();
             if !ports.contains(&port) {
                 ports.push(port);
             }
         }
-        let (identity_port, payments_port, edge_port) = (ports[0], ports[1], ports[2]);
+        let (identity_port, payments_port, edge_port, plugins_port) = (ports[0], ports[1], ports[2], ports[3]);
         let identity_url = format!("http://127.0.0.1:{identity_port}");
         let payments_url = format!("http://127.0.0.1:{payments_port}");
         let env: Vec<(&str, String)> = vec![
@@ -73,6 +73,9 @@ impl Deployment {
             ("RUSTBILL_SERVICES__IDENTITY__URL", identity_url.clone()),
             ("RUSTBILL_SERVICES__PAYMENTS__LISTEN", format!("127.0.0.1:{payments_port}")),
             ("RUSTBILL_SERVICES__PAYMENTS__URL", payments_url.clone()),
+            ("RUSTBILL_SERVICES__PLUGINS__LISTEN", format!("127.0.0.1:{plugins_port}")),
+            ("RUSTBILL_SERVICES__PLUGINS__URL", format!("http://127.0.0.1:{plugins_port}")),
+            ("RUSTBILL_PLUGINS__PLUGINS_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins").to_string()),
             ("RUSTBILL_SERVER__PORT", edge_port.to_string()),
             ("RUSTBILL_RATE_LIMIT__ENABLED", "false".to_string()),
             ("CONFIG_FILE", workdir.path().join("absent.toml").display().to_string()),
@@ -81,7 +84,7 @@ impl Deployment {
         // Identity and payments start at the same time: both migrate the
         // shared `bus` schema concurrently.
         let mut processes = Vec::new();
-        for name in ["rustbill-identity", "rustbill-payments", "rustbill-edge"] {
+        for name in ["rustbill-identity", "rustbill-payments", "rustbill-plugins", "rustbill-edge"] {
             let log = workdir.path().join(format!("{name}.log"));
             let file = std::fs::File::create(&log).unwrap();
             let mut command = Command::new(binary(name).unwrap());
@@ -193,7 +196,7 @@ async fn three_processes_on_one_database_serve_through_the_edge() {
     let bus_files =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/migrations/bus")).unwrap().count();
     assert_eq!(bus_versions.len(), bus_files, "every bus migration applied once: {bus_versions:?}");
-    for schema in ["identity", "payments"] {
+    for schema in ["identity", "payments", "plugins"] {
         let migrated: bool = sqlx::query_scalar("select to_regclass($1) is not null")
             .bind(format!("{schema}._sqlx_migrations"))
             .fetch_one(&pool)
@@ -206,6 +209,18 @@ async fn three_processes_on_one_database_serve_through_the_edge() {
     // from the payments process.
     let channel = deployment.channel().await;
     let cookie = flows::admin_cookie(channel.clone(), ADMIN_USERNAME, ADMIN_PASSWORD).await;
+
+    // The plugins process scanned the bundled plugins.
+    let plugins =
+        rustbill_proto::integration::integration_service_client::IntegrationServiceClient::new(channel.clone())
+            .list_plugins(session(rustbill_proto::integration::ListPluginsRequest { plugin_type: None }, &cookie))
+            .await
+            .unwrap_or_else(|status| panic!("ListPlugins: {status:?}\n{}", deployment.logs()))
+            .into_inner()
+            .plugins;
+    let mut ids: Vec<_> = plugins.iter().map(|p| p.plugin_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["banktransfer", "email", "incus", "rustbill", "webhook", "yipay"]);
     let mut customers = CustomerServiceClient::new(channel.clone());
     let created = customers
         .create_customer(session(

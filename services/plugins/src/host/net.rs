@@ -2,8 +2,9 @@
 //! `http_request_with_cert`: through the service's one outbound client
 //! (retries, per-host circuit breaker, mTLS cache).
 //!
-//! The body-returning functions give the response body for statuses below
-//! 400 and `"ERROR: HTTP <status> <reason>: <body>"` from 400 on;
+//! The body-returning functions give the response body for 2xx statuses
+//! and `"ERROR: HTTP <status> <reason>: <body>"` otherwise (redirects are
+//! not followed: a redirected POST would silently become a GET);
 //! `http_request_with_cert` gives `{"status", "headers", "body"}` for every
 //! status. A call that got no response (bad URL, connect error, timeout,
 //! circuit open, bad certificate) gives `"ERROR: <reason>"`.
@@ -152,7 +153,9 @@ fn with_content_type(request: OutboundRequest, content_type: &str) -> OutboundRe
 fn body_result(outcome: Result<OutboundResponse, String>) -> String {
     match outcome {
         Err(reason) => error(&reason),
-        Ok(response) if response.status >= 400 => http_error(&response),
+        // Redirects are not followed (a POST must not silently become a
+        // GET elsewhere), so a 3xx is not a success either.
+        Ok(response) if response.status >= 300 => http_error(&response),
         Ok(response) => response.text(),
     }
 }

@@ -388,6 +388,9 @@ fn client_builder(
     roots: impl IntoIterator<Item = reqwest::Certificate>,
 ) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
+        // Never follow redirects: a 302 turns a POST (payment, webhook)
+        // into a body-less GET somewhere else; scripts see the 3xx.
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(policy.connect_timeout)
         .timeout(policy.request_timeout)
         .user_agent(policy.user_agent.clone())

@@ -337,3 +337,18 @@ async fn mtls_clients_are_cached_per_certificate_and_bounded() {
     // The shared client is not the mTLS one: the server refuses it.
     assert!(http.send(request()).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed_and_are_not_success() {
+    let server = HttpServer::start(responder(|request, _| match request.target.as_str() {
+        "/moved" => Reply::new(302, "").header("location", "/elsewhere"),
+        _ => Reply::new(200, "elsewhere"),
+    }))
+    .await;
+    let env = env(policy());
+    let outcome = run(&env, "iface-redirect", POST, &[&server.url("/moved")]).await;
+    assert_eq!(outcome.value(), "ERROR: HTTP 302 Found");
+    let outcome = run(&env, "iface-redirect", GET, &[&server.url("/moved")]).await;
+    assert_eq!(outcome.value(), "ERROR: HTTP 302 Found");
+    assert_eq!(server.request_count(), 2, "the Location was never fetched");
+}
