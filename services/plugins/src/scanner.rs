@@ -249,9 +249,11 @@ impl Scanner {
         Ok(())
     }
 
-    /// Scans now and then every `interval` until `shutdown`.
+    /// Scans every `interval` until `shutdown` (the start-up scan is the
+    /// caller's, before it serves).
     pub async fn run(self, interval: std::time::Duration, shutdown: tokio_util::sync::CancellationToken) {
         let mut ticker = tokio::time::interval(interval.max(std::time::Duration::from_secs(1)));
+        ticker.tick().await;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
