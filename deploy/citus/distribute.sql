@@ -24,6 +24,13 @@ select create_reference_table('identity.operation_logs');
 -- payments: balances are per customer.
 select create_distributed_table('payments.balance_accounts', 'customer_id');
 
+-- plugins: a few dozen rows of configuration, read on every plugin call
+-- from any node; KV state is keyed by interface (not customer).
+select create_reference_table('plugins.plugins');
+select create_reference_table('plugins.plugin_interfaces');
+select create_reference_table('plugins.plugin_state');
+select create_reference_table('plugins.operation_logs');
+
 -- Note: identity keeps `updated_at` with row triggers; Citus runs triggers
 -- on reference and distributed tables only with
 --   alter database rustbill set citus.enable_unsafe_triggers = on;
