@@ -1,7 +1,8 @@
 //! `make bench`: p50/p99 latency and throughput of Login and GetMe, through
 //! the edge (gRPC, with authentication and principal signing) and direct to
 //! the identity service (the baseline, measured in the same run), plus a
-//! bare `select 1` to the database as the floor.
+//! bare `select 1` to the database as the floor; and public ListProducts
+//! through the edge over 10,000 products (`BENCH_PRODUCTS`) with filters.
 //!
 //! Environment: `BENCH_LOGINS` (default 200), `BENCH_CALLS` (default 3000),
 //! `BENCH_CONCURRENCY` (default 8). Uses `DATABASE_URL` or a throwaway
@@ -208,6 +209,51 @@ async fn main() -> anyhow::Result<()> {
                 request.metadata_mut().insert("cookie", cookie.parse().expect("ascii cookie"));
                 async move {
                     client.get_me(request).await?;
+                    Ok(())
+                }
+            })
+            .await?,
+        );
+    }
+
+    // The public catalog: 10,000 products (SQL, as a large reseller would
+    // have after syncing), browsed anonymously through the edge, with the
+    // filters the portal uses; GetMe direct above is the baseline.
+    let products = env_number("BENCH_PRODUCTS", 10_000);
+    let pool = database.pool().await?;
+    sqlx::query(
+        "insert into catalog.products (id, name, description, price_per_month, interface_id, is_active, specs,
+                                       billing_cycles)
+         select gen_random_uuid(), 'Plan ' || n || case when n % 7 = 0 then ' Pro' else '' end, 'bench',
+                (n % 200) + 9.90, '01900000-0000-7000-8000-000000000001'::uuid, n % 10 <> 0,
+                jsonb_build_object('region', case n % 4 when 0 then 'hk' when 1 then 'sg' when 2 then 'us-west' else 'de' end),
+                jsonb_build_object('monthly', ((n % 200) + 9.90)::text)
+         from generate_series(1, $1::int) as n",
+    )
+    .bind(i32::try_from(products).unwrap_or(i32::MAX))
+    .execute(&pool)
+    .await?;
+    sqlx::query("analyze catalog.products").execute(&pool).await?;
+    let catalog_cases: [(&str, rustbill_proto::product::ListProductsRequest); 3] = [
+        ("ListProducts public, page 1", Default::default()),
+        (
+            "ListProducts public, region=hk",
+            rustbill_proto::product::ListProductsRequest { region: Some("hk".into()), ..Default::default() },
+        ),
+        (
+            "ListProducts public, search 'pro'",
+            rustbill_proto::product::ListProductsRequest { search: Some("pro".into()), ..Default::default() },
+        ),
+    ];
+    for (name, request) in catalog_cases {
+        let channel = edge.clone();
+        results.push(
+            measure(name, calls, concurrency, move |_| {
+                let mut client =
+                    rustbill_proto::product::product_service_client::ProductServiceClient::new(channel.clone());
+                let request = request.clone();
+                async move {
+                    client.list_products(request).await?;
                     Ok(())
                 }
             })

@@ -31,6 +31,12 @@ select create_reference_table('plugins.plugin_interfaces');
 select create_reference_table('plugins.plugin_state');
 select create_reference_table('plugins.operation_logs');
 
+-- catalog: products are shared by all customers and read by everyone.
+select create_reference_table('catalog.categories');
+select create_reference_table('catalog.product_groups');
+select create_reference_table('catalog.products');
+select create_reference_table('catalog.operation_logs');
+
 -- Note: identity keeps `updated_at` with row triggers; Citus runs triggers
 -- on reference and distributed tables only with
 --   alter database rustbill set citus.enable_unsafe_triggers = on;

@@ -284,10 +284,12 @@ mod tests {
         // By default only the services that ship a binary are deployed.
         assert_eq!(backends.url(Backend::Identity), Some("http://127.0.0.1:50061"));
         assert_eq!(backends.url(Backend::Payments), Some("http://127.0.0.1:50064"));
-        assert_eq!(backends.url(Backend::Catalog), None);
-        assert_eq!(backends.iter().count(), 2);
-        config.services.catalog.url = "http://127.0.0.1:50062".into();
-        assert_eq!(Backends::from_config(&config).url(Backend::Catalog), Some("http://127.0.0.1:50062"));
+        assert_eq!(backends.url(Backend::Catalog), Some("http://127.0.0.1:50062"));
+        assert_eq!(backends.url(Backend::Plugins), Some("http://127.0.0.1:50065"));
+        assert_eq!(backends.url(Backend::Orders), None);
+        assert_eq!(backends.iter().count(), 4);
+        config.services.orders.url = "http://127.0.0.1:50063".into();
+        assert_eq!(Backends::from_config(&config).url(Backend::Orders), Some("http://127.0.0.1:50063"));
         let custom = Backends::default().with(Backend::Identity, "http://127.0.0.1:1");
         assert_eq!(custom.url(Backend::Identity), Some("http://127.0.0.1:1"));
         assert_eq!(custom.url(Backend::Catalog), None);

@@ -29,6 +29,7 @@ pub struct Server {
     pub identity_addr: SocketAddr,
     pub payments_addr: SocketAddr,
     pub plugins_addr: SocketAddr,
+    pub catalog_addr: SocketAddr,
     shutdown: CancellationToken,
     /// Cancelled by IntegrationService.RestartServer.
     restart: CancellationToken,
@@ -82,13 +83,16 @@ impl Server {
         let identity_db = rustbill_identity::prepare(&config, url).await?;
         let payments_db = rustbill_payments::prepare(&config, url).await?;
         let plugins_db = rustbill_plugins::prepare(&config, url).await?;
+        let catalog_db = rustbill_catalog::prepare(&config, url).await?;
 
         let (identity_listener, identity_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (payments_listener, payments_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (plugins_listener, plugins_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let (catalog_listener, catalog_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         config.services.identity.url = format!("http://{identity_addr}");
         config.services.payments.url = format!("http://{payments_addr}");
         config.services.plugins.url = format!("http://{plugins_addr}");
+        config.services.catalog.url = format!("http://{catalog_addr}");
         let edge_bind: SocketAddr = tokio::net::lookup_host(config.edge_addr())
             .await
             .with_context(|| format!("cannot resolve {}", config.edge_addr()))?
@@ -127,6 +131,13 @@ impl Server {
             });
         }
         {
+            let (config, database, token) = (config.clone(), catalog_db.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                let result = rustbill_catalog::serve(config, database, catalog_listener, token.cancelled_owned()).await;
+                ("catalog", result)
+            });
+        }
+        {
             let edge = rustbill_edge::Edge::new(
                 &config,
                 // Only the services this binary runs; the others answer
@@ -134,7 +145,8 @@ impl Server {
                 rustbill_edge::Backends::default()
                     .with(rustbill_edge::Backend::Identity, config.services.identity.url.clone())
                     .with(rustbill_edge::Backend::Payments, config.services.payments.url.clone())
-                    .with(rustbill_edge::Backend::Plugins, config.services.plugins.url.clone()),
+                    .with(rustbill_edge::Backend::Plugins, config.services.plugins.url.clone())
+                    .with(rustbill_edge::Backend::Catalog, config.services.catalog.url.clone()),
             )?;
             let token = shutdown.clone();
             tasks.spawn(async move { ("edge", edge.serve(edge_listener, token.cancelled_owned()).await) });
@@ -144,10 +156,11 @@ impl Server {
             identity_addr,
             payments_addr,
             plugins_addr,
+            catalog_addr,
             shutdown,
             restart,
             tasks,
-            databases: vec![identity_db, payments_db, plugins_db],
+            databases: vec![identity_db, payments_db, plugins_db, catalog_db],
             embedded,
         })
     }

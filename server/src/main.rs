@@ -27,9 +27,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Signal handlers first: a SIGTERM right after the ready line must stop
+    // the server cleanly.
+    let shutdown = rustbill_shared::grpc::shutdown_signal();
     // One machine-readable line; tests and scripts wait for it.
     println!("rustbill-server ready: edge=http://{} admin=http://{}{}", server.edge_addr, server.edge_addr, admin_path);
-    match server.run_until(rustbill_shared::grpc::shutdown_signal()).await {
+    match server.run_until(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("rustbill-server: {error:#}");

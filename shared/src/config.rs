@@ -327,10 +327,10 @@ impl Default for ServicesConfig {
     fn default() -> Self {
         Self {
             identity: ServiceEndpoint::local(50061),
-            catalog: ServiceEndpoint::not_deployed(50062),
+            catalog: ServiceEndpoint::local(50062),
             orders: ServiceEndpoint::not_deployed(50063),
             payments: ServiceEndpoint::local(50064),
-            plugins: ServiceEndpoint::not_deployed(50065),
+            plugins: ServiceEndpoint::local(50065),
             notify: ServiceEndpoint::not_deployed(50066),
         }
     }

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod leader;
 pub mod money;
 pub mod oplog;
+pub mod paging;
 pub mod pgcluster;
 pub mod principal;
 pub mod telemetry;

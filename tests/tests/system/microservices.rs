@@ -1,5 +1,5 @@
-//! The microservice run mode: `rustbill-identity`, `rustbill-payments`, `rustbill-plugins` and
-//! `rustbill-edge` as four separate processes on one database, each
+//! The microservice run mode: `rustbill-identity`, `rustbill-payments`, `rustbill-plugins`, `rustbill-catalog` and
+//! `rustbill-edge` as five separate processes on one database, each
 //! configured only by environment variables, called through the edge.
 
 use std::path::PathBuf;
@@ -56,13 +56,14 @@ impl Deployment {
         let database = TestDb::new().await.unwrap();
         let workdir = tempfile::tempdir().unwrap();
         let mut ports = Vec::new();
-        while ports.len() < 4 {
+        while ports.len() < 5 {
             let port = free_port();
             if !ports.contains(&port) {
                 ports.push(port);
             }
         }
-        let (identity_port, payments_port, edge_port, plugins_port) = (ports[0], ports[1], ports[2], ports[3]);
+        let (identity_port, payments_port, edge_port, plugins_port, catalog_port) =
+            (ports[0], ports[1], ports[2], ports[3], ports[4]);
         let identity_url = format!("http://127.0.0.1:{identity_port}");
         let payments_url = format!("http://127.0.0.1:{payments_port}");
         let env: Vec<(&str, String)> = vec![
@@ -75,6 +76,8 @@ impl Deployment {
             ("RUSTBILL_SERVICES__PAYMENTS__URL", payments_url.clone()),
             ("RUSTBILL_SERVICES__PLUGINS__LISTEN", format!("127.0.0.1:{plugins_port}")),
             ("RUSTBILL_SERVICES__PLUGINS__URL", format!("http://127.0.0.1:{plugins_port}")),
+            ("RUSTBILL_SERVICES__CATALOG__LISTEN", format!("127.0.0.1:{catalog_port}")),
+            ("RUSTBILL_SERVICES__CATALOG__URL", format!("http://127.0.0.1:{catalog_port}")),
             ("RUSTBILL_PLUGINS__PLUGINS_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins").to_string()),
             ("RUSTBILL_SERVER__PORT", edge_port.to_string()),
             ("RUSTBILL_RATE_LIMIT__ENABLED", "false".to_string()),
@@ -84,7 +87,8 @@ impl Deployment {
         // Identity and payments start at the same time: both migrate the
         // shared `bus` schema concurrently.
         let mut processes = Vec::new();
-        for name in ["rustbill-identity", "rustbill-payments", "rustbill-plugins", "rustbill-edge"] {
+        for name in ["rustbill-identity", "rustbill-payments", "rustbill-plugins", "rustbill-catalog", "rustbill-edge"]
+        {
             let log = workdir.path().join(format!("{name}.log"));
             let file = std::fs::File::create(&log).unwrap();
             let mut command = Command::new(binary(name).unwrap());
@@ -196,7 +200,7 @@ async fn three_processes_on_one_database_serve_through_the_edge() {
     let bus_files =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/migrations/bus")).unwrap().count();
     assert_eq!(bus_versions.len(), bus_files, "every bus migration applied once: {bus_versions:?}");
-    for schema in ["identity", "payments", "plugins"] {
+    for schema in ["identity", "payments", "plugins", "catalog"] {
         let migrated: bool = sqlx::query_scalar("select to_regclass($1) is not null")
             .bind(format!("{schema}._sqlx_migrations"))
             .fetch_one(&pool)

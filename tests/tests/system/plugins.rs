@@ -454,12 +454,15 @@ async fn health_pages_actions_and_provider_calls() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), Code::FailedPrecondition, "{error:?}");
-    // Storing synced products waits for the catalog service.
-    let error = client(&channel)
+    // Synced products are stored by the catalog service.
+    let synced = client(&channel)
         .sync_products(session(SyncProductsRequest { interface_id: good.id.clone(), group_id: String::new() }, &admin))
         .await
-        .unwrap_err();
-    assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+        .expect("synced through the catalog")
+        .into_inner();
+    assert_eq!(synced.count, 1);
+    assert_eq!(synced.synced[0].name, "Small");
+    assert_eq!(synced.synced[0].interface_id, good.id);
 
     // Enabling an interface whose config misses a required field fails.
     let incomplete = create_demo(&channel, &admin, "Incomplete", "{}").await;

@@ -1,8 +1,8 @@
 //! provider-rustbill against a second RustBill stack: the downstream's
 //! script calls the upstream's edge over gRPC-Web with a customer API key
 //! of the upstream. What the upstream serves in this version (identity,
-//! its plugin service's provider list and prices) is exercised for real;
-//! what it does not serve yet (catalog, orders, instances, public balance)
+//! its plugin service's provider list and prices, its catalog) is exercised for real;
+//! what it does not serve yet (orders, instances, public balance)
 //! must come back as a clear provider failure, never as made-up data.
 
 use std::sync::Arc;
@@ -115,8 +115,30 @@ async fn reselling_from_an_upstream_rustbill() {
     let failure = |raw: RawReturn| parse_provider_result(raw).expect_err("not served upstream yet").message;
     let balance = failure(call(&engine, &script, "get_upstream_balance", &config, json!({})).await);
     assert!(balance.starts_with("Unimplemented"), "{balance}");
-    let products = failure(call(&engine, &script, "sync_products", &config, json!({})).await);
-    assert!(products.starts_with("Unavailable"), "{products}");
+    // The upstream's catalog, resold with the markup.
+    let mut catalog = rustbill_proto::product::product_service_client::ProductServiceClient::new(channel.clone());
+    catalog
+        .create_product(session(
+            rustbill_proto::product::CreateProductRequest {
+                name: "Upstream 2C4G".into(),
+                description: "from the upstream".into(),
+                price_per_month: "10.00".into(),
+                interface_id: offered.id.clone(),
+                billing_cycles: [("yearly".to_string(), "100.00".to_string())].into(),
+                specs: [("region".to_string(), "hk".to_string())].into(),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .unwrap();
+    let products = parse_provider_result(call(&engine, &script, "sync_products", &config, json!({})).await)
+        .expect("the upstream's products");
+    assert_eq!(products.as_array().unwrap().len(), 1, "{products}");
+    assert_eq!(products[0]["name"], "Upstream 2C4G");
+    assert_eq!(products[0]["prices"]["monthly"], "12.00");
+    assert_eq!(products[0]["prices"]["yearly"], "120.00");
+    assert_eq!(products[0]["specs"]["region"], "hk");
     let mut order = spec.clone();
     order["instance_id"] = json!("local-1");
     let created = failure(call(&engine, &script, "create_instance", &config, order).await);

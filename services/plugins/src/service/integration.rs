@@ -785,13 +785,39 @@ impl IntegrationService for Integration {
             async {
                 caller.principal.require_admin_only()?;
                 let row = self.state.runtime.usable("interface_id", &request.interface_id, PROVIDERS).await?;
-                // Products belong to the catalog service, which stores them
-                // (ProductService.SyncProducts calls PluginRuntime.SyncProducts).
-                // This version has no catalog service to store them in.
-                Err::<SyncProductsResponse, _>(AppError::Unavailable(format!(
-                    "syncing products of {} needs the catalog service, which is not deployed",
-                    row.display_name
-                )))
+                // Products belong to the catalog service: it asks this service
+                // for the plugin's products (PluginRuntimeService.SyncProducts)
+                // and stores them. The admin's principal is passed on.
+                let url = self.state.config.services.catalog.url.trim().to_string();
+                if url.is_empty() {
+                    return Err(AppError::Unavailable(format!(
+                        "syncing products of {} needs the catalog service, which is not deployed",
+                        row.display_name
+                    )));
+                }
+                let channel = tonic::transport::Endpoint::from_shared(url)
+                    .map_err(|error| AppError::Internal(anyhow::anyhow!("bad catalog url: {error}")))?
+                    .connect_lazy();
+                let signer = rustbill_shared::principal::InternalSigner::new(
+                    &self.state.config.internal_secret(),
+                    self.state.config.internal.token_ttl_secs,
+                );
+                let mut forwarded = Request::new(rustbill_proto::product::SyncProductsRequest {
+                    interface_id: request.interface_id.clone(),
+                    group_id: request.group_id.clone(),
+                });
+                signer.attach(&caller, &mut forwarded);
+                let answer = rustbill_proto::product::product_service_client::ProductServiceClient::new(channel)
+                    .sync_products(forwarded)
+                    .await
+                    .map_err(|status| match status.code() {
+                        tonic::Code::InvalidArgument => AppError::invalid(status.message().to_string()),
+                        tonic::Code::NotFound => AppError::not_found(status.message().to_string()),
+                        tonic::Code::FailedPrecondition => AppError::FailedPrecondition(status.message().to_string()),
+                        _ => AppError::Unavailable(format!("the catalog service failed: {}", status.message())),
+                    })?
+                    .into_inner();
+                Ok(SyncProductsResponse { synced: answer.synced, count: answer.count })
             }
             .await,
         )

@@ -331,7 +331,7 @@ impl Internal {
                     .to_string(),
             ),
         };
-        let rows = store::interfaces(self.state.pool(), filter.as_deref(), true).await?;
+        let rows = store::interfaces(self.state.pool(), filter.as_deref(), !request.include_disabled).await?;
         Ok(ListEnabledResult {
             interfaces: rows
                 .into_iter()
@@ -340,6 +340,7 @@ impl Internal {
                     plugin_type: row.plugin_type,
                     plugin_id: row.plugin_id,
                     display_name: row.display_name,
+                    enabled: row.enabled,
                 })
                 .collect(),
         })

@@ -1,0 +1,34 @@
+//! Events the catalog writes to the outbox, in the transaction of the change.
+
+use rustbill_shared::bus::{self, NewEvent};
+use rustbill_shared::principal::Caller;
+use rustbill_shared::{AppError, AppResult};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A product was created, changed, repriced, (de)activated or moved
+/// (payload: product_id, action, and the fields that changed).
+pub const PRODUCT_CHANGED: &str = "catalog.product_changed";
+/// A product was deleted (payload: product_id).
+pub const PRODUCT_DELETED: &str = "catalog.product_deleted";
+/// A category or group changed (payload: kind, id, action).
+pub const STRUCTURE_CHANGED: &str = "catalog.structure_changed";
+
+pub async fn publish(
+    connection: &mut PgConnection,
+    caller: &Caller,
+    event_type: &str,
+    aggregate_id: Uuid,
+    payload: serde_json::Value,
+) -> AppResult<Uuid> {
+    let event = NewEvent {
+        id: Uuid::now_v7(),
+        event_type: event_type.to_string(),
+        aggregate_id,
+        customer_id: None,
+        payload,
+        source: "catalog".to_string(),
+        request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
+    };
+    bus::publish(connection, &event).await.map_err(AppError::from)
+}

@@ -1,0 +1,29 @@
+//! Paging and search helpers every list RPC shares.
+
+/// Normalises paging: page from 1, size 1..=100, default 20.
+pub fn paging(page: Option<&rustbill_proto::common::PageRequest>) -> (u32, u32) {
+    let page_number = page.map(|page| page.page).filter(|number| *number > 0).unwrap_or(1);
+    let size = page.map(|page| page.page_size).filter(|size| *size > 0).unwrap_or(20).min(100);
+    (page_number, size)
+}
+
+/// Paging metadata for a result of `total` rows.
+pub fn page_meta(total: i64, page: u32, page_size: u32) -> rustbill_proto::common::PageMeta {
+    let total = u64::try_from(total).unwrap_or(0);
+    let total_pages = u32::try_from(total.div_ceil(u64::from(page_size.max(1)))).unwrap_or(u32::MAX);
+    rustbill_proto::common::PageMeta { total, page, page_size, total_pages }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern and wraps it in `%…%`.
+pub fn like_pattern(search: &str) -> String {
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for character in search.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}
