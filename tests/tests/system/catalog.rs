@@ -501,3 +501,223 @@ async fn batches_reprice_sync_and_import() {
     let gone = world.products().get_product(session(GetProductRequest { id: c.id }, &world.admin)).await.unwrap_err();
     assert_eq!(gone.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn every_catalog_rpc_checks_its_caller() {
+    let world = World::new().await;
+    let pool = world.server.pool().await;
+    let hash: String = sqlx::query_scalar("select password_hash from identity.admin_users where username = 'admin'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into identity.admin_users (id, username, display_name, password_hash, role)
+         values ($1, 'opal', 'Opal', $2, 'operator')",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(hash)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let operator = flows::admin_cookie(world.channel.clone(), "opal", rustbill_system_tests::ADMIN_PASSWORD).await;
+    let reseller = flows::register_customer(&world.server, "keyholder").await;
+    flows::allow_api_keys(&world.server, &world.admin, &reseller.customer_id).await;
+    let key = rustbill_proto::downstream::api_key_service_client::ApiKeyServiceClient::new(world.channel.clone())
+        .create_api_key(bearer(
+            rustbill_proto::downstream::CreateApiKeyRequest { name: "k".into(), customer_id: String::new() },
+            &reseller.access_token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .api_key;
+    let product = world.create(world.product("Perm", "1.00")).await;
+
+    fn request<T>(who: &str, message: T, customer: &str, key: &str, operator: &str, admin: &str) -> Request<T> {
+        match who {
+            "anonymous" => Request::new(message),
+            "customer" => bearer(message, customer),
+            "api_key" => bearer(message, key),
+            "operator" => session(message, operator),
+            _ => session(message, admin),
+        }
+    }
+    // Admin RPCs: operators and admins pass; everyone else is refused.
+    let expect_admin = |who: &str| match who {
+        "anonymous" => Some(Code::Unauthenticated),
+        "customer" | "api_key" => Some(Code::PermissionDenied),
+        _ => None,
+    };
+    let outcome = |result: Result<(), tonic::Status>| match result {
+        Ok(()) => None,
+        Err(status) if matches!(status.code(), Code::Unauthenticated | Code::PermissionDenied) => Some(status.code()),
+        Err(_) => None,
+    };
+    let unknown = "01900000-0000-7000-8000-000000000000".to_string();
+    for who in ["anonymous", "customer", "api_key", "operator", "admin"] {
+        let mut products = world.products();
+        let mut groups = ProductGroupServiceClient::new(world.channel.clone());
+        let mut categories = ProductCategoryServiceClient::new(world.channel.clone());
+        macro_rules! check {
+            ($client:ident . $call:ident($message:expr), $expected:expr) => {{
+                let message = request(who, $message, &world.customer, &key, &operator, &world.admin);
+                let got = outcome($client.$call(message).await.map(|_| ()));
+                assert_eq!(got, $expected, "{} as {who}", stringify!($call));
+            }};
+        }
+        // Public reads.
+        check!(products.list_products(ListProductsRequest::default()), None);
+        check!(products.get_product(GetProductRequest { id: product.id.clone() }), None);
+        check!(groups.list_product_groups(ListProductGroupsRequest::default()), None);
+        check!(categories.list_product_categories(ListProductCategoriesRequest::default()), None);
+        check!(categories.get_product_category(GetProductCategoryRequest { id: unknown.clone() }), None);
+        // Admin mutations.
+        check!(products.create_product(world.product(&format!("By {who}"), "2.00")), expect_admin(who));
+        check!(
+            products.update_product(UpdateProductRequest {
+                id: product.id.clone(),
+                name: Some(format!("P {who}")),
+                ..Default::default()
+            }),
+            expect_admin(who)
+        );
+        check!(products.delete_product(DeleteProductRequest { id: unknown.clone() }), expect_admin(who));
+        check!(
+            products
+                .sync_products(SyncProductsRequest { interface_id: world.interface.clone(), group_id: String::new() }),
+            expect_admin(who)
+        );
+        check!(
+            products.batch_set_active(BatchSetActiveRequest { product_ids: vec![product.id.clone()], is_active: true }),
+            expect_admin(who)
+        );
+        check!(
+            products.batch_set_group(BatchSetGroupRequest {
+                product_ids: vec![product.id.clone()],
+                group_id: String::new()
+            }),
+            expect_admin(who)
+        );
+        check!(products.batch_delete(BatchDeleteRequest { product_ids: vec![unknown.clone()] }), expect_admin(who));
+        check!(
+            products.import_upstream_products(ImportUpstreamProductsRequest {
+                interface_id: world.interface.clone(),
+                items: vec![UpstreamProductItem {
+                    name: format!("I {who}"),
+                    cost_price: "1.00".into(),
+                    ..Default::default()
+                }],
+                group_id: String::new(),
+            }),
+            expect_admin(who)
+        );
+        check!(
+            products.batch_update_price(BatchUpdatePriceRequest {
+                product_ids: vec![product.id.clone()],
+                markup_ratio: "1.1".into()
+            }),
+            expect_admin(who)
+        );
+        check!(
+            categories.create_product_category(CreateProductCategoryRequest {
+                name: format!("C {who}"),
+                description: String::new(),
+                sort_order: 0
+            }),
+            expect_admin(who)
+        );
+        check!(
+            categories.update_product_category(UpdateProductCategoryRequest {
+                id: unknown.clone(),
+                name: "x".into(),
+                ..Default::default()
+            }),
+            expect_admin(who)
+        );
+        check!(
+            categories.delete_product_category(DeleteProductCategoryRequest { id: unknown.clone() }),
+            expect_admin(who)
+        );
+        check!(
+            groups.create_product_group(CreateProductGroupRequest { name: format!("G {who}"), ..Default::default() }),
+            expect_admin(who)
+        );
+        check!(
+            groups.update_product_group(UpdateProductGroupRequest {
+                id: unknown.clone(),
+                name: "x".into(),
+                ..Default::default()
+            }),
+            expect_admin(who)
+        );
+        check!(groups.delete_product_group(DeleteProductGroupRequest { id: unknown.clone() }), expect_admin(who));
+    }
+
+    // Groups: create in a category, update, delete (products become ungrouped).
+    let mut categories = ProductCategoryServiceClient::new(world.channel.clone());
+    let category = categories
+        .create_product_category(session(
+            CreateProductCategoryRequest { name: "Cloud".into(), description: String::new(), sort_order: 0 },
+            &world.admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .category
+        .unwrap();
+    let mut groups = ProductGroupServiceClient::new(world.channel.clone());
+    let group = groups
+        .create_product_group(session(
+            CreateProductGroupRequest {
+                name: "Tokyo".into(),
+                description: String::new(),
+                sort_order: 3,
+                category_id: category.id.clone(),
+            },
+            &world.admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap();
+    assert_eq!((group.category_id.as_str(), group.sort_order), (category.id.as_str(), 3));
+    let bad = groups
+        .create_product_group(session(
+            CreateProductGroupRequest { name: "X".into(), category_id: unknown.clone(), ..Default::default() },
+            &world.admin,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::NotFound);
+    let renamed = groups
+        .update_product_group(session(
+            UpdateProductGroupRequest { id: group.id.clone(), name: "Tokyo 2".into(), ..Default::default() },
+            &world.admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.category_id.as_str()), ("Tokyo 2", ""));
+    world
+        .products()
+        .batch_set_group(session(
+            BatchSetGroupRequest { product_ids: vec![product.id.clone()], group_id: group.id.clone() },
+            &world.admin,
+        ))
+        .await
+        .unwrap();
+    groups
+        .delete_product_group(session(DeleteProductGroupRequest { id: group.id.clone() }, &world.admin))
+        .await
+        .unwrap();
+    let ungrouped = world
+        .products()
+        .get_product(session(GetProductRequest { id: product.id.clone() }, &world.admin))
+        .await
+        .unwrap();
+    assert_eq!(ungrouped.into_inner().product.unwrap().group_id, "");
+    pool.close().await;
+}
