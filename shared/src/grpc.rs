@@ -26,7 +26,10 @@ pub async fn serve_router(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    router.serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown).await
+    // No Nagle: a response larger than one segment otherwise waits for the
+    // peer's delayed ACK (~40 ms per call; measured on ListProducts).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    router.serve_with_incoming_shutdown(incoming, shutdown).await
 }
 
 /// Waits for SIGTERM or Ctrl-C.

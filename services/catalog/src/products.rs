@@ -223,37 +223,45 @@ impl Products {
             .map(|text| validate::text("search", text, 200, false, false))
             .transpose()?
             .map(|text| like_pattern(&text));
-        // Rows and total in two statements: a window count would read and
-        // sort every match before the LIMIT could use the index.
-        const FILTER: &str = "from products p left join product_groups g on g.id = p.group_id
-             where ($1::uuid is null or p.interface_id = $1)
-               and ($2::text is null or p.specs ->> 'region' = $2)
-               and ($3::bool is null or p.is_active = $3)
-               and ($4::text is null or p.name ilike $4)
-               and ($5::uuid is null or p.group_id = $5)
-               and ($6::uuid is null or g.category_id = $6)";
-        let rows: Vec<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "select {COLUMNS} {FILTER} order by p.created_at desc, p.id desc limit $7 offset $8"
-        )))
-        .bind(interface)
-        .bind(region)
-        .bind(active)
-        .bind(&search)
-        .bind(group)
-        .bind(category)
-        .bind(i64::from(size))
-        .bind(i64::from(page - 1) * i64::from(size))
-        .fetch_all(&self.state.pool)
-        .await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) {FILTER}")))
-            .bind(interface)
-            .bind(region)
-            .bind(active)
-            .bind(&search)
-            .bind(group)
-            .bind(category)
-            .fetch_one(&self.state.pool)
-            .await?;
+        // Only the filters given become SQL: with `($1 is null or …)`
+        // PostgreSQL switches prepared statements to a generic plan after
+        // five runs and scans every product. Rows and total are two
+        // statements (a window count would read and sort every match).
+        let filtered = |select: &str| {
+            let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(select);
+            query.push(" from products p");
+            if category.is_some() {
+                query.push(" join product_groups g on g.id = p.group_id");
+            }
+            query.push(" where true");
+            if let Some(interface) = interface {
+                query.push(" and p.interface_id = ").push_bind(interface);
+            }
+            if let Some(region) = region {
+                query.push(" and p.specs ->> 'region' = ").push_bind(region.to_string());
+            }
+            if let Some(active) = active {
+                query.push(" and p.is_active = ").push_bind(active);
+            }
+            if let Some(search) = &search {
+                query.push(" and p.name ilike ").push_bind(search.clone());
+            }
+            if let Some(group) = group {
+                query.push(" and p.group_id = ").push_bind(group);
+            }
+            if let Some(category) = category {
+                query.push(" and g.category_id = ").push_bind(category);
+            }
+            query
+        };
+        let mut rows_query = filtered(&format!("select {COLUMNS}"));
+        rows_query
+            .push(" order by p.created_at desc, p.id desc limit ")
+            .push_bind(i64::from(size))
+            .push(" offset ")
+            .push_bind(i64::from(page - 1) * i64::from(size));
+        let rows: Vec<ProductRow> = rows_query.build_query_as().fetch_all(&self.state.pool).await?;
+        let total: i64 = filtered("select count(*)").build_query_scalar().fetch_one(&self.state.pool).await?;
         Ok(ListProductsResponse {
             products: rows.iter().map(Into::into).collect(),
             meta: Some(page_meta(total, page, size)),
