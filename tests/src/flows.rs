@@ -108,3 +108,65 @@ pub async fn allow_api_keys(server: &TestServer, admin_cookie: &str, customer_id
         .await
         .expect("enable API keys");
 }
+
+/// A server whose plugins directory holds `scripts` (file name, text); the
+/// directory lives as long as the returned guard.
+pub async fn server_with_plugins(scripts: &[(&str, &str)]) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("plugins dir");
+    for (name, text) in scripts {
+        std::fs::write(dir.path().join(name), text).expect("write plugin");
+    }
+    let server = TestServer::start_with(
+        crate::Settings::default()
+            .with("RUSTBILL_RATE_LIMIT__ENABLED", "false")
+            .with("RUSTBILL_PLUGINS__PLUGINS_DIR", dir.path().to_str().expect("utf-8 path")),
+    )
+    .await
+    .expect("server with plugins");
+    (server, dir)
+}
+
+/// Creates and enables an interface of the plugin `plugin_id`; its id.
+pub async fn enabled_interface(
+    server: &TestServer,
+    admin_cookie: &str,
+    plugin_id: &str,
+    display_name: &str,
+    config_json: &str,
+) -> String {
+    use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
+    use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
+    let mut integration = IntegrationServiceClient::new(server.channel().await);
+    let definition = integration
+        .list_plugins(session(ListPluginsRequest { plugin_type: None }, admin_cookie))
+        .await
+        .expect("list plugins")
+        .into_inner()
+        .plugins
+        .into_iter()
+        .find(|plugin| plugin.plugin_id == plugin_id)
+        .unwrap_or_else(|| panic!("plugin {plugin_id} was scanned"));
+    let interface = integration
+        .create_plugin_interface(session(
+            CreatePluginInterfaceRequest {
+                plugin_def_id: definition.id,
+                display_name: display_name.into(),
+                config_json: config_json.into(),
+            },
+            admin_cookie,
+        ))
+        .await
+        .expect("create interface")
+        .into_inner()
+        .interface
+        .expect("interface")
+        .id;
+    integration
+        .toggle_plugin_interface(session(
+            TogglePluginInterfaceRequest { interface_id: interface.clone(), enable: true },
+            admin_cookie,
+        ))
+        .await
+        .expect("enable interface");
+    interface
+}

@@ -4,14 +4,12 @@
 //! the outbox events every change writes.
 
 use rustbill_proto::common::PageRequest;
-use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
-use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
 use rustbill_proto::product::product_category_service_client::ProductCategoryServiceClient;
 use rustbill_proto::product::product_group_service_client::ProductGroupServiceClient;
 use rustbill_proto::product::product_service_client::ProductServiceClient;
 use rustbill_proto::product::*;
 use rustbill_system_tests::flows;
-use rustbill_system_tests::{Settings, TestServer, bearer, session};
+use rustbill_system_tests::{TestServer, bearer, session};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
@@ -28,47 +26,11 @@ struct World {
 
 impl World {
     async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("provider-demo.rn"), DEMO).unwrap();
-        let server = TestServer::start_with(
-            Settings::default()
-                .with("RUSTBILL_RATE_LIMIT__ENABLED", "false")
-                .with("RUSTBILL_PLUGINS__PLUGINS_DIR", dir.path().to_str().unwrap()),
-        )
-        .await
-        .unwrap();
+        let (server, dir) = flows::server_with_plugins(&[("provider-demo.rn", DEMO)]).await;
         let channel = server.channel().await;
         let admin = flows::bootstrap_admin(&server).await;
-        let mut integration = IntegrationServiceClient::new(channel.clone());
-        let demo = integration
-            .list_plugins(session(ListPluginsRequest { plugin_type: None }, &admin))
-            .await
-            .unwrap()
-            .into_inner()
-            .plugins
-            .remove(0);
-        let interface = integration
-            .create_plugin_interface(session(
-                CreatePluginInterfaceRequest {
-                    plugin_def_id: demo.id,
-                    display_name: "Demo".into(),
-                    config_json: r#"{"api_url":"https://demo.example"}"#.into(),
-                },
-                &admin,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .interface
-            .unwrap()
-            .id;
-        integration
-            .toggle_plugin_interface(session(
-                TogglePluginInterfaceRequest { interface_id: interface.clone(), enable: true },
-                &admin,
-            ))
-            .await
-            .unwrap();
+        let interface =
+            flows::enabled_interface(&server, &admin, "demo", "Demo", r#"{"api_url":"https://demo.example"}"#).await;
         let customer = flows::register_customer(&server, "shopper").await.access_token;
         Self { server, channel, admin, customer, interface, _dir: dir }
     }

@@ -13,10 +13,8 @@ use rustbill_plugins::engine::{
 use rustbill_plugins::host::HostEnv;
 use rustbill_proto::downstream::CreateApiKeyRequest;
 use rustbill_proto::downstream::api_key_service_client::ApiKeyServiceClient;
-use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
-use rustbill_proto::integration::*;
 use rustbill_system_tests::flows;
-use rustbill_system_tests::{Settings, TestServer, bearer, session};
+use rustbill_system_tests::{bearer, session};
 use serde_json::{Value as Json, json};
 
 const SCRIPT: &str = include_str!("../../../plugins/provider-rustbill.rn");
@@ -29,46 +27,11 @@ async fn call(engine: &Engine, script: &ScriptRef, function: &str, config: &Json
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reselling_from_an_upstream_rustbill() {
     // The upstream: a RustBill with an enabled provider priced at 10.00.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("provider-demo.rn"), DEMO).unwrap();
-    let upstream = TestServer::start_with(
-        Settings::default()
-            .with("RUSTBILL_RATE_LIMIT__ENABLED", "false")
-            .with("RUSTBILL_PLUGINS__PLUGINS_DIR", dir.path().to_str().unwrap()),
-    )
-    .await
-    .unwrap();
+    let (upstream, _plugins) = flows::server_with_plugins(&[("provider-demo.rn", DEMO)]).await;
     let channel = upstream.channel().await;
     let admin = flows::bootstrap_admin(&upstream).await;
-    let mut integration = IntegrationServiceClient::new(channel.clone());
-    let demo = integration
-        .list_plugins(session(ListPluginsRequest { plugin_type: None }, &admin))
-        .await
-        .unwrap()
-        .into_inner()
-        .plugins
-        .remove(0);
-    let offered = integration
-        .create_plugin_interface(session(
-            CreatePluginInterfaceRequest {
-                plugin_def_id: demo.id,
-                display_name: "HK".into(),
-                config_json: r#"{"api_url":"https://hk.example"}"#.into(),
-            },
-            &admin,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .interface
-        .unwrap();
-    integration
-        .toggle_plugin_interface(session(
-            TogglePluginInterfaceRequest { interface_id: offered.id.clone(), enable: true },
-            &admin,
-        ))
-        .await
-        .unwrap();
+    let offered_id =
+        flows::enabled_interface(&upstream, &admin, "demo", "HK", r#"{"api_url":"https://hk.example"}"#).await;
 
     // The reseller is a customer of the upstream with an API key.
     let reseller = flows::register_customer(&upstream, "reseller").await;
@@ -123,7 +86,7 @@ async fn reselling_from_an_upstream_rustbill() {
                 name: "Upstream 2C4G".into(),
                 description: "from the upstream".into(),
                 price_per_month: "10.00".into(),
-                interface_id: offered.id.clone(),
+                interface_id: offered_id.clone(),
                 billing_cycles: [("yearly".to_string(), "100.00".to_string())].into(),
                 specs: [("region".to_string(), "hk".to_string())].into(),
                 ..Default::default()
