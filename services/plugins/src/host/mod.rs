@@ -176,6 +176,7 @@ pub fn module() -> Result<rune::Module, rune::ContextError> {
     module.function("json_parse", codec::json_parse).build()?;
     module.function("now_rfc3339", codec::now_rfc3339).build()?;
     module.function("now_unix", codec::now_unix).build()?;
+    // Unary gRPC-Web call to an upstream RustBill's public API (provider-rustbill).
     module.function("grpc_web_call", grpc_web::grpc_web_call).build()?;
 
     module.function("smtp_send", smtp::smtp_send).build()?;

@@ -6,10 +6,8 @@
 mod support;
 
 mod common;
-mod epay_server;
 mod gateways;
 mod incus;
-mod incus_server;
 mod notifiers;
 
 use rustbill_plugins::engine::PluginType;
