@@ -21,8 +21,20 @@ select create_reference_table('identity.api_keys');
 select create_reference_table('identity.verification_codes');
 select create_reference_table('identity.operation_logs');
 
--- payments: balances are per customer.
+-- payments: balances, payments, refunds and the ledger are per customer
+-- (customer_id is in every primary and unique key); co-located so a
+-- balance payment's account lock, ledger row and payment row commit on one
+-- shard.
 select create_distributed_table('payments.balance_accounts', 'customer_id');
+select create_distributed_table('payments.payments', 'customer_id', colocate_with => 'payments.balance_accounts');
+select create_distributed_table('payments.refunds', 'customer_id', colocate_with => 'payments.balance_accounts');
+select create_distributed_table('payments.balance_transactions', 'customer_id', colocate_with => 'payments.balance_accounts');
+select create_reference_table('payments.operation_logs');
+
+-- orders: orders and instances are per customer, co-located.
+select create_distributed_table('orders.orders', 'customer_id');
+select create_distributed_table('orders.instances', 'customer_id', colocate_with => 'orders.orders');
+select create_reference_table('orders.operation_logs');
 
 -- plugins: a few dozen rows of configuration, read on every plugin call
 -- from any node; KV state is keyed by interface (not customer).

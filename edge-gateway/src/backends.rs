@@ -286,10 +286,11 @@ mod tests {
         assert_eq!(backends.url(Backend::Payments), Some("http://127.0.0.1:50064"));
         assert_eq!(backends.url(Backend::Catalog), Some("http://127.0.0.1:50062"));
         assert_eq!(backends.url(Backend::Plugins), Some("http://127.0.0.1:50065"));
-        assert_eq!(backends.url(Backend::Orders), None);
-        assert_eq!(backends.iter().count(), 4);
-        config.services.orders.url = "http://127.0.0.1:50063".into();
-        assert_eq!(Backends::from_config(&config).url(Backend::Orders), Some("http://127.0.0.1:50063"));
+        assert_eq!(backends.url(Backend::Orders), Some("http://127.0.0.1:50063"));
+        assert_eq!(backends.url(Backend::Notify), None);
+        assert_eq!(backends.iter().count(), 5);
+        config.services.notify.url = "http://127.0.0.1:50066".into();
+        assert_eq!(Backends::from_config(&config).url(Backend::Notify), Some("http://127.0.0.1:50066"));
         let custom = Backends::default().with(Backend::Identity, "http://127.0.0.1:1");
         assert_eq!(custom.url(Backend::Identity), Some("http://127.0.0.1:1"));
         assert_eq!(custom.url(Backend::Catalog), None);

@@ -7,7 +7,9 @@
 //! 1. concurrency limit `[server].max_concurrency`, FIFO queue, never shed;
 //! 2. `/health` (200 `OK` at once) and `/ready` (every backend SERVING);
 //! 3. rate limit per client IP on Login / Register / SendVerificationCode;
-//! 4. admin app at `[server].admin_path` ([`admin_ui`]);
+//! 4. admin app at `[server].admin_path` ([`admin_ui`]), and payment
+//!    gateways' notifications at `/callback/<gateway_interface_id>`
+//!    ([`callback`]), handed to payments' HandleCallback;
 //! 5. CORS from `[server].cors_allowed_origins`;
 //! 6. authentication: identifies (session cookie, customer JWT, API key)
 //!    through identity's `AuthService/Resolve`, never rejects; strips
@@ -27,6 +29,7 @@
 pub mod admin_ui;
 mod auth;
 mod backends;
+pub mod callback;
 mod concurrency;
 mod context;
 mod cors;

@@ -123,6 +123,13 @@ impl Edge {
         let service = wrap(Authenticate::new(identity, self.signer.clone(), self.cookie.clone()), service);
         let service = self.cors.wrap(service);
         let service = wrap(AdminLayer { ui: self.admin.clone() }, service);
+        let service = wrap(
+            crate::callback::CallbackRoute {
+                payments: self.channels.get(Backend::Payments).cloned(),
+                signer: self.signer.clone(),
+            },
+            service,
+        );
         let service = match &self.limiter {
             Some(limiter) => wrap(RateLimitLayer { limiter: limiter.clone(), cors: self.cors.clone() }, service),
             None => service,

@@ -54,6 +54,15 @@ pub mod rustbill {
         pub mod balances {
             tonic::include_proto!("rustbill.internal.balances");
         }
+        pub mod customers {
+            tonic::include_proto!("rustbill.internal.customers");
+        }
+        pub mod orders {
+            tonic::include_proto!("rustbill.internal.orders");
+        }
+        pub mod payments {
+            tonic::include_proto!("rustbill.internal.payments");
+        }
         pub mod plugins {
             tonic::include_proto!("rustbill.internal.plugins");
         }

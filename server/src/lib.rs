@@ -30,6 +30,7 @@ pub struct Server {
     pub payments_addr: SocketAddr,
     pub plugins_addr: SocketAddr,
     pub catalog_addr: SocketAddr,
+    pub orders_addr: SocketAddr,
     shutdown: CancellationToken,
     /// Cancelled by IntegrationService.RestartServer.
     restart: CancellationToken,
@@ -84,15 +85,18 @@ impl Server {
         let payments_db = rustbill_payments::prepare(&config, url).await?;
         let plugins_db = rustbill_plugins::prepare(&config, url).await?;
         let catalog_db = rustbill_catalog::prepare(&config, url).await?;
+        let orders_db = rustbill_orders::prepare(&config, url).await?;
 
         let (identity_listener, identity_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (payments_listener, payments_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (plugins_listener, plugins_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (catalog_listener, catalog_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let (orders_listener, orders_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         config.services.identity.url = format!("http://{identity_addr}");
         config.services.payments.url = format!("http://{payments_addr}");
         config.services.plugins.url = format!("http://{plugins_addr}");
         config.services.catalog.url = format!("http://{catalog_addr}");
+        config.services.orders.url = format!("http://{orders_addr}");
         let edge_bind: SocketAddr = tokio::net::lookup_host(config.edge_addr())
             .await
             .with_context(|| format!("cannot resolve {}", config.edge_addr()))?
@@ -138,6 +142,13 @@ impl Server {
             });
         }
         {
+            let (config, database, token) = (config.clone(), orders_db.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                let result = rustbill_orders::serve(config, database, orders_listener, token.cancelled_owned()).await;
+                ("orders", result)
+            });
+        }
+        {
             let edge = rustbill_edge::Edge::new(
                 &config,
                 // Only the services this binary runs; the others answer
@@ -146,7 +157,8 @@ impl Server {
                     .with(rustbill_edge::Backend::Identity, config.services.identity.url.clone())
                     .with(rustbill_edge::Backend::Payments, config.services.payments.url.clone())
                     .with(rustbill_edge::Backend::Plugins, config.services.plugins.url.clone())
-                    .with(rustbill_edge::Backend::Catalog, config.services.catalog.url.clone()),
+                    .with(rustbill_edge::Backend::Catalog, config.services.catalog.url.clone())
+                    .with(rustbill_edge::Backend::Orders, config.services.orders.url.clone()),
             )?;
             let token = shutdown.clone();
             tasks.spawn(async move { ("edge", edge.serve(edge_listener, token.cancelled_owned()).await) });
@@ -157,10 +169,11 @@ impl Server {
             payments_addr,
             plugins_addr,
             catalog_addr,
+            orders_addr,
             shutdown,
             restart,
             tasks,
-            databases: vec![identity_db, payments_db, plugins_db, catalog_db],
+            databases: vec![identity_db, payments_db, plugins_db, catalog_db, orders_db],
             embedded,
         })
     }

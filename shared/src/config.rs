@@ -34,6 +34,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub internal: InternalConfig,
     pub identity: IdentityConfig,
+    pub orders: OrdersConfig,
+    pub payments: PaymentsConfig,
     pub services: ServicesConfig,
 }
 
@@ -234,6 +236,54 @@ impl Default for PluginsConfig {
     }
 }
 
+/// `[orders]`: the order pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrdersConfig {
+    /// Unpaid orders older than this are cancelled (spec: 24 h).
+    pub payment_timeout_hours: u64,
+    /// Seconds between scans for unpaid orders (one instance runs them,
+    /// under the `order_timeouts` leader role).
+    pub timeout_scan_interval_secs: u64,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> Self {
+        Self { payment_timeout_hours: 24, timeout_scan_interval_secs: 60 }
+    }
+}
+
+/// `[payments]`: payments, refunds and balances.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaymentsConfig {
+    /// The edge's public base URL as gateways reach it (e.g.
+    /// `https://billing.example.com`); gateway notifications go to
+    /// `<public_url>/callback/<gateway_interface_id>`. Empty: derived from
+    /// `[server].host` and `[server].port` (only right for local use).
+    pub public_url: String,
+    /// Currency of balances and of orders that do not name one.
+    pub currency: String,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self { public_url: String::new(), currency: "CNY".into() }
+    }
+}
+
+impl Config {
+    /// Base URL gateways call back to, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        let configured = self.payments.public_url.trim().trim_end_matches('/');
+        if configured.is_empty() {
+            format!("http://{}:{}", self.server.host, self.server.port)
+        } else {
+            configured.to_string()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TelemetryConfig {
@@ -328,7 +378,7 @@ impl Default for ServicesConfig {
         Self {
             identity: ServiceEndpoint::local(50061),
             catalog: ServiceEndpoint::local(50062),
-            orders: ServiceEndpoint::not_deployed(50063),
+            orders: ServiceEndpoint::local(50063),
             payments: ServiceEndpoint::local(50064),
             plugins: ServiceEndpoint::local(50065),
             notify: ServiceEndpoint::not_deployed(50066),

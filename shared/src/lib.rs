@@ -9,9 +9,11 @@
 //! - [`leader`]: instance heartbeat and leader roles;
 //! - [`principal`]: who is calling, and the signed internal token;
 //! - [`grpc`]: serving helpers shared by every service binary;
+//! - [`clients`]: channels to other services with the signed principal;
 //! - `testkit` (feature): a real PostgreSQL database per test.
 
 pub mod bus;
+pub mod clients;
 pub mod config;
 pub mod db;
 pub mod error;

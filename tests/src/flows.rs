@@ -112,17 +112,25 @@ pub async fn allow_api_keys(server: &TestServer, admin_cookie: &str, customer_id
 /// A server whose plugins directory holds `scripts` (file name, text); the
 /// directory lives as long as the returned guard.
 pub async fn server_with_plugins(scripts: &[(&str, &str)]) -> (TestServer, tempfile::TempDir) {
+    server_with_plugins_and(scripts, &[]).await
+}
+
+/// [`server_with_plugins`] with more settings (`RUSTBILL_…` variables).
+pub async fn server_with_plugins_and(
+    scripts: &[(&str, &str)],
+    settings: &[(&str, &str)],
+) -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("plugins dir");
     for (name, text) in scripts {
         std::fs::write(dir.path().join(name), text).expect("write plugin");
     }
-    let server = TestServer::start_with(
-        crate::Settings::default()
-            .with("RUSTBILL_RATE_LIMIT__ENABLED", "false")
-            .with("RUSTBILL_PLUGINS__PLUGINS_DIR", dir.path().to_str().expect("utf-8 path")),
-    )
-    .await
-    .expect("server with plugins");
+    let mut env = crate::Settings::default()
+        .with("RUSTBILL_RATE_LIMIT__ENABLED", "false")
+        .with("RUSTBILL_PLUGINS__PLUGINS_DIR", dir.path().to_str().expect("utf-8 path"));
+    for (key, value) in settings {
+        env = env.with(key, value);
+    }
+    let server = TestServer::start_with(env).await.expect("server with plugins");
     (server, dir)
 }
 
@@ -134,9 +142,20 @@ pub async fn enabled_interface(
     display_name: &str,
     config_json: &str,
 ) -> String {
+    enabled_interface_on(server.channel().await, admin_cookie, plugin_id, display_name, config_json).await
+}
+
+/// [`enabled_interface`] through any edge channel.
+pub async fn enabled_interface_on(
+    channel: Channel,
+    admin_cookie: &str,
+    plugin_id: &str,
+    display_name: &str,
+    config_json: &str,
+) -> String {
     use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
     use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
-    let mut integration = IntegrationServiceClient::new(server.channel().await);
+    let mut integration = IntegrationServiceClient::new(channel);
     let definition = integration
         .list_plugins(session(ListPluginsRequest { plugin_type: None }, admin_cookie))
         .await

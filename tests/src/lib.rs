@@ -45,6 +45,7 @@ pub struct TestServer {
     pub edge: String,
     child: Child,
     pub stderr_log: PathBuf,
+    settings: Settings,
     _workdir: tempfile::TempDir,
 }
 
@@ -71,66 +72,20 @@ impl TestServer {
         let database = TestDb::new().await?;
         let workdir = tempfile::tempdir()?;
         let stderr_log = workdir.path().join("server.log");
-        let mut command = Command::new(binary("rustbill-server")?);
-        command
-            .current_dir(workdir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", std::env::var("RUSTBILL_TEST_LOG").unwrap_or_else(|_| "info".into()))
-            .env("CONFIG_FILE", workdir.path().join("absent.toml"))
-            .env("LOCAL_CONFIG_FILE", workdir.path().join("absent.local.toml"))
-            .env("RUSTBILL_DB__URL", database.url())
-            .env("RUSTBILL_DB__MIN_CONNECTIONS", "0")
-            .env("RUSTBILL_DB__MAX_CONNECTIONS", "8")
-            .env("RUSTBILL_JWT__SECRET", JWT_SECRET)
-            .env("RUSTBILL_BOOTSTRAP__ADMIN_USERNAME", ADMIN_USERNAME)
-            .env("RUSTBILL_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUSTBILL_SERVER__PORT", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr_log)?)
-            .kill_on_drop(true);
-        for (key, value) in &settings.env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().context("failed to start rustbill-server")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let ready_log = stderr_log.clone();
-        let ready = tokio::time::timeout(Duration::from_secs(60), async {
-            use std::io::Write;
-            let mut file = std::fs::OpenOptions::new().append(true).open(&ready_log)?;
-            while let Some(line) = lines.next_line().await? {
-                writeln!(file, "{line}")?;
-                if let Some(rest) = line.strip_prefix("rustbill-server ready: edge=") {
-                    let edge = rest.split_whitespace().next().unwrap_or_default().to_string();
-                    return Ok::<_, anyhow::Error>(Some(edge));
-                }
-            }
-            Ok(None)
-        })
-        .await;
-        let edge = match ready {
-            Ok(Ok(Some(edge))) => edge,
-            other => {
-                let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
-                child.kill().await.ok();
-                bail!("rustbill-server did not become ready ({other:?}); its log:\n{log}");
-            }
-        };
-        // Keep draining stdout (the server's log) into the log file, so the
-        // server never blocks on a full pipe and failures can show it.
-        let log_path = stderr_log.clone();
-        tokio::spawn(async move {
-            use std::io::Write;
-            let mut file = std::fs::OpenOptions::new().append(true).open(&log_path).ok();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(file) = file.as_mut() {
-                    writeln!(file, "{line}").ok();
-                }
-            }
-        });
-        Ok(Self { database, edge, child, stderr_log, _workdir: workdir })
+        std::fs::File::create(&stderr_log)?;
+        let (child, edge) = spawn(database.url(), &settings, workdir.path(), &stderr_log).await?;
+        Ok(Self { database, edge, child, stderr_log, settings, _workdir: workdir })
+    }
+
+    /// Kills the server with SIGKILL (no shutdown: a crash) and starts a
+    /// new one on the same database and settings; `edge` changes.
+    pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        let (child, edge) = spawn(self.database.url(), &self.settings, self._workdir.path(), &self.stderr_log).await?;
+        self.child = child;
+        self.edge = edge;
+        Ok(())
     }
 
     /// A gRPC (HTTP/2) channel to the edge.
@@ -188,4 +143,74 @@ pub fn session<T>(message: T, cookie: &str) -> tonic::Request<T> {
 /// The `name=value` part of a `set-cookie` header.
 pub fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap_or_default().trim().to_string()
+}
+
+/// Starts `rustbill-server` on `database_url`; its output is appended to
+/// `log`. Returns the child and the edge's URL once it is ready.
+async fn spawn(
+    database_url: &str,
+    settings: &Settings,
+    workdir: &std::path::Path,
+    log: &std::path::Path,
+) -> anyhow::Result<(Child, String)> {
+    let mut command = Command::new(binary("rustbill-server")?);
+    command
+        .current_dir(workdir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", std::env::var("RUSTBILL_TEST_LOG").unwrap_or_else(|_| "info".into()))
+        .env("CONFIG_FILE", workdir.join("absent.toml"))
+        .env("LOCAL_CONFIG_FILE", workdir.join("absent.local.toml"))
+        .env("RUSTBILL_DB__URL", database_url)
+        .env("RUSTBILL_DB__MIN_CONNECTIONS", "0")
+        .env("RUSTBILL_DB__MAX_CONNECTIONS", "8")
+        .env("RUSTBILL_JWT__SECRET", JWT_SECRET)
+        .env("RUSTBILL_BOOTSTRAP__ADMIN_USERNAME", ADMIN_USERNAME)
+        .env("RUSTBILL_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUSTBILL_SERVER__PORT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::OpenOptions::new().append(true).open(log)?)
+        .kill_on_drop(true);
+    for (key, value) in &settings.env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().context("failed to start rustbill-server")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let ready_log = log.to_path_buf();
+    let ready = tokio::time::timeout(Duration::from_secs(60), async {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(&ready_log)?;
+        while let Some(line) = lines.next_line().await? {
+            writeln!(file, "{line}")?;
+            if let Some(rest) = line.strip_prefix("rustbill-server ready: edge=") {
+                let edge = rest.split_whitespace().next().unwrap_or_default().to_string();
+                return Ok::<_, anyhow::Error>(Some(edge));
+            }
+        }
+        Ok(None)
+    })
+    .await;
+    let edge = match ready {
+        Ok(Ok(Some(edge))) => edge,
+        other => {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            child.kill().await.ok();
+            bail!("rustbill-server did not become ready ({other:?}); its log:\n{text}");
+        }
+    };
+    // Keep draining stdout (the server's log) into the log file, so the
+    // server never blocks on a full pipe and failures can show it.
+    let log_path = log.to_path_buf();
+    tokio::spawn(async move {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log_path).ok();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(file) = file.as_mut() {
+                writeln!(file, "{line}").ok();
+            }
+        }
+    });
+    Ok((child, edge))
 }

@@ -38,6 +38,8 @@ pub struct State {
     pub pool: sqlx::PgPool,
     pub config: Arc<Config>,
     pub plugins: plugins::PluginsClient,
+    /// Orders, asked whether products still have live orders.
+    pub orders: rustbill_shared::clients::InternalChannel,
 }
 
 pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<ServiceDb> {
@@ -62,8 +64,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let signer = InternalSigner::new(&config.internal_secret(), config.internal.token_ttl_secs);
-    let plugins = plugins::PluginsClient::new(&config.services.plugins.url, signer);
-    let state = State { pool: database.pool.clone(), config, plugins };
+    let plugins = plugins::PluginsClient::new(&config.services.plugins.url, signer.clone());
+    let orders =
+        rustbill_shared::clients::InternalChannel::new("catalog", "orders", &config.services.orders.url, signer);
+    let state = State { pool: database.pool.clone(), config, plugins, orders };
     tracing::info!(addr = %listener.local_addr()?, "catalog service listening");
     let heartbeat = database.start_heartbeat();
     let served = rustbill_shared::grpc::serve_router(router(state), listener, shutdown).await;

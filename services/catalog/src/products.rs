@@ -5,6 +5,8 @@
 //! operators see everything. Every mutation needs an admin or operator, is
 //! logged, and announces itself on the outbox in the same transaction.
 
+use rustbill_proto::internal::orders::CountLiveOrdersRequest;
+use rustbill_proto::internal::orders::orders_internal_service_client::OrdersInternalServiceClient;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -147,13 +149,20 @@ impl Products {
 
     /// Whether orders still use the product. Orders live in the orders
     /// service; in a deployment without it there are none.
-    fn has_live_orders(&self, _product: Uuid) -> AppResult<bool> {
-        if self.state.config.services.orders.url.trim().is_empty() {
+    async fn has_live_orders(&self, caller: &Caller, product: Uuid) -> AppResult<bool> {
+        if !self.state.orders.is_deployed() {
             return Ok(false);
         }
-        Err(AppError::Unavailable(
-            "cannot check the product's orders: the orders service does not answer this yet".into(),
-        ))
+        let mut client = OrdersInternalServiceClient::new(self.state.orders.channel()?);
+        let counts = client
+            .count_live_orders(
+                self.state.orders.request(caller, CountLiveOrdersRequest { product_ids: vec![product.to_string()] }),
+            )
+            .await
+            .map_err(|status| self.state.orders.forwarded(status))?
+            .into_inner()
+            .counts;
+        Ok(counts.get(&product.to_string()).copied().unwrap_or(0) > 0)
     }
 
     async fn create(&self, caller: &Caller, request: CreateProductRequest) -> AppResult<ProductInfo> {
@@ -386,7 +395,7 @@ impl Products {
         if !exists {
             return Err(AppError::not_found("product not found"));
         }
-        if self.has_live_orders(id)? {
+        if self.has_live_orders(caller, id).await? {
             sqlx::query("update products set is_active = false, updated_at = now() where id = $1")
                 .bind(id)
                 .execute(&mut *connection)

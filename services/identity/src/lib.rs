@@ -4,7 +4,9 @@
 //!
 //! Serves `rustbill.identity.IdentityService`, `rustbill.customer.CustomerService`,
 //! `rustbill.downstream.ApiKeyService` and the internal
-//! `rustbill.internal.auth.AuthService` (credential resolution for the edge).
+//! `rustbill.internal.auth.AuthService` (credential resolution for the edge)
+//! and `rustbill.internal.customers.CustomerDirectoryService` (customer facts
+//! for orders and payments).
 //! Calls the payments service for balances. Writes `identity.*` events to
 //! the outbox.
 
@@ -27,6 +29,7 @@ use rustbill_proto::customer::customer_service_server::CustomerServiceServer;
 use rustbill_proto::downstream::api_key_service_server::ApiKeyServiceServer;
 use rustbill_proto::identity::identity_service_server::IdentityServiceServer;
 use rustbill_proto::internal::auth::auth_service_server::AuthServiceServer;
+use rustbill_proto::internal::customers::customer_directory_service_server::CustomerDirectoryServiceServer;
 use rustbill_shared::Config;
 use rustbill_shared::db::{self, ServiceDb};
 use rustbill_shared::principal::PrincipalVerifier;
@@ -45,6 +48,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "rustbill.customer.CustomerService",
     "rustbill.downstream.ApiKeyService",
     "rustbill.internal.auth.AuthService",
+    "rustbill.internal.customers.CustomerDirectoryService",
 ];
 
 /// Connects to the database, migrates, and makes sure an admin exists.
@@ -71,6 +75,10 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
             verifier.clone(),
         ))
         .add_service(ApiKeyServiceServer::with_interceptor(grpc::apikey::ApiKeys::new(state.clone()), verifier.clone()))
+        .add_service(CustomerDirectoryServiceServer::with_interceptor(
+            grpc::directory::Directory::new(state.clone()),
+            verifier.clone(),
+        ))
         .add_service(AuthServiceServer::with_interceptor(grpc::auth::Auth::new(state), verifier))
 }
 

@@ -7,8 +7,21 @@ mod catalog;
 mod identity_flows;
 mod identity_rules;
 mod microservices;
+mod orders;
 mod plugins;
 mod provider_rustbill;
 mod secrets;
 mod startup;
 mod tracing;
+
+/// Test servers shared with the plugins crate's tests: an HTTP server on
+/// loopback and the epay merchant API built on it.
+#[allow(dead_code)]
+#[path = "../../../services/plugins/tests/plugins/support/http_server.rs"]
+mod http_server;
+mod support {
+    pub(crate) use super::http_server;
+}
+#[allow(dead_code)]
+#[path = "../../../services/plugins/tests/bundled/gateways/epay_server.rs"]
+mod epay_server;

@@ -1,18 +1,26 @@
-//! The microservice run mode: `rustbill-identity`, `rustbill-payments`, `rustbill-plugins`, `rustbill-catalog` and
-//! `rustbill-edge` as five separate processes on one database, each
-//! configured only by environment variables, called through the edge.
+//! The microservice run mode: `rustbill-identity`, `rustbill-payments`,
+//! `rustbill-plugins`, `rustbill-catalog`, `rustbill-orders` and
+//! `rustbill-edge` as six separate processes on one database, each
+//! configured only by environment variables, called through the edge; an
+//! order goes through the whole pipeline across them.
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use rustbill_proto::balance::AdjustBalanceRequest;
+use rustbill_proto::balance::balance_service_client::BalanceServiceClient;
 use rustbill_proto::customer::customer_service_client::CustomerServiceClient;
 use rustbill_proto::customer::{CreateCustomerRequest, GetCustomerRequest, ListCustomersRequest};
 use rustbill_proto::identity::identity_service_client::IdentityServiceClient;
 use rustbill_proto::identity::{GetMeRequest, LoginRequest};
 use rustbill_proto::internal::balances::GetBalanceRequest;
 use rustbill_proto::internal::balances::balances_service_client::BalancesServiceClient;
+use rustbill_proto::order::order_service_client::OrderServiceClient;
+use rustbill_proto::order::{CreateOrderRequest, GetOrderRequest, ServerSpec};
+use rustbill_proto::product::CreateProductRequest;
+use rustbill_proto::product::product_service_client::ProductServiceClient;
 use rustbill_shared::testkit::{TestDb, wait_for};
 use rustbill_system_tests::{ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, binary, flows, session};
 use tokio::process::{Child, Command};
@@ -56,14 +64,25 @@ impl Deployment {
         let database = TestDb::new().await.unwrap();
         let workdir = tempfile::tempdir().unwrap();
         let mut ports = Vec::new();
-        while ports.len() < 5 {
+        while ports.len() < 6 {
             let port = free_port();
             if !ports.contains(&port) {
                 ports.push(port);
             }
         }
-        let (identity_port, payments_port, edge_port, plugins_port, catalog_port) =
-            (ports[0], ports[1], ports[2], ports[3], ports[4]);
+        let (identity_port, payments_port, edge_port, plugins_port, catalog_port, orders_port) =
+            (ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]);
+        // The bundled plugins plus the demo provider the pipeline runs on.
+        let plugins_dir = workdir.path().join("plugins");
+        std::fs::create_dir(&plugins_dir).unwrap();
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, plugins_dir.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        std::fs::write(plugins_dir.join("provider-demo.rn"), include_str!("../../fixtures/plugins/provider-demo.rn"))
+            .unwrap();
         let identity_url = format!("http://127.0.0.1:{identity_port}");
         let payments_url = format!("http://127.0.0.1:{payments_port}");
         let env: Vec<(&str, String)> = vec![
@@ -78,7 +97,9 @@ impl Deployment {
             ("RUSTBILL_SERVICES__PLUGINS__URL", format!("http://127.0.0.1:{plugins_port}")),
             ("RUSTBILL_SERVICES__CATALOG__LISTEN", format!("127.0.0.1:{catalog_port}")),
             ("RUSTBILL_SERVICES__CATALOG__URL", format!("http://127.0.0.1:{catalog_port}")),
-            ("RUSTBILL_PLUGINS__PLUGINS_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins").to_string()),
+            ("RUSTBILL_SERVICES__ORDERS__LISTEN", format!("127.0.0.1:{orders_port}")),
+            ("RUSTBILL_SERVICES__ORDERS__URL", format!("http://127.0.0.1:{orders_port}")),
+            ("RUSTBILL_PLUGINS__PLUGINS_DIR", plugins_dir.display().to_string()),
             ("RUSTBILL_SERVER__PORT", edge_port.to_string()),
             ("RUSTBILL_RATE_LIMIT__ENABLED", "false".to_string()),
             ("CONFIG_FILE", workdir.path().join("absent.toml").display().to_string()),
@@ -87,8 +108,14 @@ impl Deployment {
         // Identity and payments start at the same time: both migrate the
         // shared `bus` schema concurrently.
         let mut processes = Vec::new();
-        for name in ["rustbill-identity", "rustbill-payments", "rustbill-plugins", "rustbill-catalog", "rustbill-edge"]
-        {
+        for name in [
+            "rustbill-identity",
+            "rustbill-payments",
+            "rustbill-plugins",
+            "rustbill-catalog",
+            "rustbill-orders",
+            "rustbill-edge",
+        ] {
             let log = workdir.path().join(format!("{name}.log"));
             let file = std::fs::File::create(&log).unwrap();
             let mut command = Command::new(binary(name).unwrap());
@@ -187,7 +214,7 @@ impl Deployment {
 }
 
 #[tokio::test]
-async fn three_processes_on_one_database_serve_through_the_edge() {
+async fn six_processes_on_one_database_serve_through_the_edge() {
     let deployment = Deployment::start().await;
     let ready = deployment.wait_ready(200, None).await;
     assert_eq!(ready, "READY");
@@ -200,7 +227,7 @@ async fn three_processes_on_one_database_serve_through_the_edge() {
     let bus_files =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/migrations/bus")).unwrap().count();
     assert_eq!(bus_versions.len(), bus_files, "every bus migration applied once: {bus_versions:?}");
-    for schema in ["identity", "payments", "plugins", "catalog"] {
+    for schema in ["identity", "payments", "plugins", "catalog", "orders"] {
         let migrated: bool = sqlx::query_scalar("select to_regclass($1) is not null")
             .bind(format!("{schema}._sqlx_migrations"))
             .fetch_one(&pool)
@@ -224,7 +251,7 @@ async fn three_processes_on_one_database_serve_through_the_edge() {
             .plugins;
     let mut ids: Vec<_> = plugins.iter().map(|p| p.plugin_id.as_str()).collect();
     ids.sort();
-    assert_eq!(ids, ["banktransfer", "email", "incus", "rustbill", "webhook", "yipay"]);
+    assert_eq!(ids, ["banktransfer", "demo", "email", "incus", "rustbill", "webhook", "yipay"]);
     let mut customers = CustomerServiceClient::new(channel.clone());
     let created = customers
         .create_customer(session(
@@ -274,6 +301,72 @@ async fn three_processes_on_one_database_serve_through_the_edge() {
         .into_inner();
     let entry = listed.customers.iter().find(|customer| customer.id == created.id).expect("listed");
     assert_eq!(entry.balance, "12.34");
+
+    // An order across the processes: catalog prices it, payments takes it
+    // from the balance, orders provisions through the plugins process.
+    let provider =
+        flows::enabled_interface_on(channel.clone(), &cookie, "demo", "Demo", r#"{"api_url":"https://demo.example"}"#)
+            .await;
+    let product = ProductServiceClient::new(channel.clone())
+        .create_product(session(
+            CreateProductRequest {
+                name: "Split VPS".into(),
+                price_per_month: "7.50".into(),
+                interface_id: provider,
+                ..Default::default()
+            },
+            &cookie,
+        ))
+        .await
+        .unwrap_or_else(|status| panic!("CreateProduct: {status:?}\n{}", deployment.logs()))
+        .into_inner()
+        .product
+        .unwrap();
+    BalanceServiceClient::new(channel.clone())
+        .adjust_balance(session(
+            AdjustBalanceRequest {
+                customer_id: created.id.clone(),
+                amount: "10.00".into(),
+                description: "top-up".into(),
+            },
+            &cookie,
+        ))
+        .await
+        .unwrap_or_else(|status| panic!("AdjustBalance: {status:?}\n{}", deployment.logs()));
+    let mut orders = OrderServiceClient::new(channel.clone());
+    let order = orders
+        .create_order(session(
+            CreateOrderRequest {
+                customer_id: created.id.clone(),
+                product_id: product.id,
+                gateway_interface_id: "balance".into(),
+                server_spec: Some(ServerSpec {
+                    extra_specs: [("os".to_string(), "debian-12".to_string())].into_iter().collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            &cookie,
+        ))
+        .await
+        .unwrap_or_else(|status| panic!("CreateOrder: {status:?}\n{}", deployment.logs()))
+        .into_inner()
+        .order
+        .unwrap();
+    assert_eq!(order.amount, "7.50");
+    wait_for("the order to become active across the processes", DEADLINE, || {
+        let mut orders = orders.clone();
+        let (id, cookie) = (order.id.clone(), cookie.clone());
+        async move {
+            let status = orders
+                .get_order(session(GetOrderRequest { id }, &cookie))
+                .await
+                .map(|response| response.into_inner().order.unwrap().status)
+                .unwrap_or_default();
+            (status == "active").then_some(())
+        }
+    })
+    .await;
 
     // The services' own ports refuse calls that did not come through the
     // edge, even with the admin's cookie and even for public RPCs.

@@ -1,19 +1,20 @@
 //! provider-rustbill against a second RustBill stack: the downstream's
 //! script calls the upstream's edge over gRPC-Web with a customer API key
-//! of the upstream. What the upstream serves in this version (identity,
-//! its plugin service's provider list and prices, its catalog) is exercised for real;
-//! what it does not serve yet (orders and instances: no orders service
-//! behind its edge; the customer's balance: its payments service does not
-//! implement `rustbill.balance` yet) must come back as a precise provider
-//! failure, never as made-up data.
+//! of the upstream: identity, the upstream's provider list and prices, its
+//! catalog, its balance, and the whole order pipeline (order paid from the
+//! upstream balance, provisioned by the upstream's provider, actions and
+//! termination run there).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustbill_plugins::engine::{
     Engine, EngineLimits, InstanceAction, PluginType, RawReturn, ScriptRef, parse_health, parse_provider_result,
     parse_spec_template,
 };
 use rustbill_plugins::host::HostEnv;
+use rustbill_proto::balance::AdjustBalanceRequest;
+use rustbill_proto::balance::balance_service_client::BalanceServiceClient;
 use rustbill_proto::downstream::CreateApiKeyRequest;
 use rustbill_proto::downstream::api_key_service_client::ApiKeyServiceClient;
 use rustbill_system_tests::flows;
@@ -39,9 +40,6 @@ fn probe_status(merged, _unused) {
     normalized_status(rustbill_host::json_get(merged, "status"))
 }
 "#;
-
-/// The edge's answer for RPCs of a backend this upstream does not run.
-const NO_ORDERS: &str = "Unavailable: service orders is not available";
 
 async fn call(engine: &Engine, script: &ScriptRef, function: &str, config: &Json, args: Json) -> RawReturn {
     engine.call(script, function, config, &args).await.unwrap_or_else(|e| panic!("{function}: {e}"))
@@ -148,51 +146,97 @@ async fn reselling_from_an_upstream_rustbill() {
     assert_eq!(products[0]["currency"], "CNY");
     assert_eq!(products[0]["specs"], json!({"region": "hk", "upstream_product_id": upstream_product.id}));
 
-    // Not served by this upstream version yet: the customer's balance
-    // (its payments service has no rustbill.balance.BalanceService) ...
-    let balance =
-        failure("get_upstream_balance", call(&engine, &script, "get_upstream_balance", &config, json!({})).await);
-    assert_eq!(balance, "Unimplemented: rustbill.balance.BalanceService/GetBalance");
+    // The reseller's account upstream pays its orders there.
+    let balance = parse_provider_result(call(&engine, &script, "get_upstream_balance", &config, json!({})).await)
+        .expect("the upstream balance");
+    assert_eq!(balance, json!({"balance": "0.00", "currency": "CNY"}));
+    BalanceServiceClient::new(channel.clone())
+        .adjust_balance(session(
+            AdjustBalanceRequest {
+                customer_id: reseller.customer_id.clone(),
+                amount: "25.00".into(),
+                description: "reseller deposit".into(),
+            },
+            &admin,
+        ))
+        .await
+        .unwrap();
 
-    // ... and everything of the orders service (orders, instances): the
-    // upstream's edge answers Unavailable, which the script passes on.
+    // create_instance orders upstream, paid from that balance; the upstream
+    // provisions through its own provider.
     let mut order = spec.clone();
     order["order_id"] = json!("downstream-order-1");
     order["instance_id"] = json!("local-1");
     let unknown_product =
         failure("create_instance", call(&engine, &script, "create_instance", &config, order.clone()).await);
     assert!(unknown_product.contains("needs upstream_product_id"), "{unknown_product}");
-    order["extra_specs"] = json!({"upstream_product_id": upstream_product.id, "ipv6": true});
-    let created = failure("create_instance", call(&engine, &script, "create_instance", &config, order).await);
-    assert_eq!(created, NO_ORDERS, "CreateOrder waits for the orders service");
-    for function in ["sync_upstream_instances"] {
-        assert_eq!(failure(function, call(&engine, &script, function, &config, json!({})).await), NO_ORDERS);
-    }
-    for instance_id in ["0190b3a4-0000-7000-8000-000000000001", "order:0190b3a4-0000-7000-8000-000000000002"] {
-        for function in ["get_instance_status", "instance_detail_sections", "import_upstream_instance"] {
-            let raw = call(&engine, &script, function, &config, json!({"instance_id": instance_id})).await;
-            assert_eq!(failure(function, raw), NO_ORDERS, "{function}({instance_id})");
+    order["extra_specs"] = json!({"upstream_product_id": upstream_product.id});
+    let created = parse_provider_result(call(&engine, &script, "create_instance", &config, order.clone()).await)
+        .expect("an upstream order");
+    let instance_id = created["instance_id"].as_str().unwrap().to_string();
+    let by_id = json!({"instance_id": instance_id});
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = call(&engine, &script, "get_instance_status", &config, by_id.clone()).await;
+        let status = parse_provider_result(status).expect("a status");
+        if status["status"] == "running" {
+            assert_eq!(status["ip_address"], "192.0.2.10", "the upstream provider's address");
+            break;
         }
+        assert!(tokio::time::Instant::now() < deadline, "upstream instance not running: {status}\n{}", upstream.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let balance = parse_provider_result(call(&engine, &script, "get_upstream_balance", &config, json!({})).await)
+        .expect("the upstream balance");
+    assert_eq!(balance["balance"], "15.00", "25.00 less the upstream's 10.00");
+    let listed = parse_provider_result(call(&engine, &script, "sync_upstream_instances", &config, json!({})).await)
+        .expect("upstream instances");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let imported =
+        parse_provider_result(call(&engine, &script, "import_upstream_instance", &config, by_id.clone()).await)
+            .expect("import");
+    assert_eq!(imported["status"], "running");
+
+    // Its actions are the upstream's, run there.
+    let actions =
+        InstanceAction::list_from_return(call(&engine, &script, "instance_actions", &config, by_id.clone()).await)
+            .unwrap();
+    assert_eq!(actions.iter().map(|action| action.id.as_str()).collect::<Vec<_>>(), ["reboot"]);
+    let mut reboot = by_id.clone();
+    reboot["action"] = json!("reboot");
+    reboot["params"] = json!({});
+    let outcome = parse_provider_result(call(&engine, &script, "execute_action", &config, reboot).await)
+        .expect("the upstream ran the action");
+    assert_eq!(outcome["success"], true);
+    assert_eq!(outcome["message"], "done reboot");
+    let mut explode = by_id.clone();
+    explode["action"] = json!("explode");
+    let refused = failure("execute_action", call(&engine, &script, "execute_action", &config, explode).await);
+    assert!(refused.starts_with("InvalidArgument: "), "{refused}");
+
+    // Termination ends it upstream, once.
+    let ended = call(&engine, &script, "terminate_instance", &config, by_id.clone()).await;
+    parse_provider_result(ended).expect("terminated upstream");
+    let status = parse_provider_result(call(&engine, &script, "get_instance_status", &config, by_id.clone()).await)
+        .expect("a status");
+    assert_eq!(status["status"], "terminated");
+
+    // An order the upstream balance cannot pay is refused there.
+    for _ in 0..2 {
+        let _ = call(&engine, &script, "create_instance", &config, order.clone()).await;
+    }
+    let broke = failure("create_instance", call(&engine, &script, "create_instance", &config, order.clone()).await);
+    assert!(broke.starts_with("FailedPrecondition: insufficient balance"), "{broke}");
+
     let no_id = failure("get_instance_status", call(&engine, &script, "get_instance_status", &config, json!({})).await);
     assert_eq!(no_id, "instance_id is required");
 
-    // What a customer of the upstream cannot do is refused, not faked.
-    let terminate = failure(
-        "terminate_instance",
-        call(&engine, &script, "terminate_instance", &config, json!({"instance_id": "u-1"})).await,
-    );
-    assert!(terminate.starts_with("Unimplemented: ") && terminate.contains("u-1"), "{terminate}");
-    let action = failure(
-        "execute_action",
-        call(&engine, &script, "execute_action", &config, json!({"instance_id": "u-1", "action": "reboot"})).await,
-    );
-    assert!(action.starts_with("Unimplemented: ") && action.contains("reboot"), "{action}");
-    let actions = InstanceAction::list_from_return(
-        call(&engine, &script, "instance_actions", &config, json!({"instance_id": "u-1"})).await,
-    )
-    .unwrap();
-    assert!(actions.is_empty());
+    // Instances the upstream does not know.
+    let unknown = json!({"instance_id": "0190b3a4-0000-7000-8000-0000000000ff", "action": "reboot"});
+    let action = failure("execute_action", call(&engine, &script, "execute_action", &config, unknown.clone()).await);
+    assert!(action.starts_with("NotFound: "), "{action}");
+    let status = call(&engine, &script, "get_instance_status", &config, unknown).await;
+    assert_eq!(parse_provider_result(status).expect("gone"), json!("terminated"));
 
     // grpc_web_call itself, against the real edge.
     let probe = ScriptRef::new("probe", "rustbill", PluginType::UpstreamProvider, format!("{SCRIPT}{PROBES}"));
@@ -220,8 +264,8 @@ async fn reselling_from_an_upstream_rustbill() {
     let denied = answer(wrong.clone(), "rustbill.identity.IdentityService/GetMe", "").await.expect("an answer");
     assert_eq!(denied["code"], 16, "{denied}");
     assert_eq!(denied["response"], Json::Null);
-    let orders = answer(config.clone(), "rustbill.order.OrderService/ListOrders", "{}").await.expect("an answer");
-    assert_eq!(orders, json!({"code": 14, "message": "service orders is not available", "response": null}));
+    let tickets = answer(config.clone(), "rustbill.ticket.TicketService/ListTickets", "{}").await.expect("an answer");
+    assert_eq!(tickets, json!({"code": 14, "message": "service notify is not available", "response": null}));
     // Malformed calls fail before anything is sent.
     let unknown = answer(config.clone(), "rustbill.identity.IdentityService/Nope", "{}").await.unwrap_err();
     assert_eq!(unknown.message, "grpc_web_call: rustbill.identity.IdentityService has no method Nope");
@@ -324,7 +368,6 @@ fn canned_answer(path: &str, payload: &[u8]) -> (u32, &'static str, Vec<u8>) {
             let order = order::OrderInfo { id: id.into(), status: "pending".into(), ..Default::default() };
             (0, "", order::CreateOrderResponse { order: Some(order), payment: None }.encode_to_vec())
         }
-        "/rustbill.order.OrderService/PayOrder" => (0, "", order::PayOrderResponse::default().encode_to_vec()),
         "/rustbill.instance.InstanceService/ListInstances" => {
             let instances =
                 vec![upstream_instance("u-1", "o-1", "active"), upstream_instance("u-2", "o-0", "suspended")];
@@ -440,8 +483,8 @@ async fn ordering_and_instances_read_the_upstream_wire_format() {
         parse_provider_result(raw).unwrap_or_else(|failure| panic!("{function}: {}", failure.message))
     };
 
-    // create_instance: CreateOrder + PayOrder from the balance, then the
-    // order's instance.
+    // create_instance: CreateOrder paid from the balance, then the order's
+    // instance.
     let order = json!({
         "cpu_cores": 2, "memory_gb": 4, "disk_gb": 40, "bandwidth_mbps": 100, "region": "hk", "os": "debian-12",
         "extra_specs": {"upstream_product_id": "p-9", "ipv6": true}, "billing_cycle": "yearly",
@@ -454,14 +497,7 @@ async fn ordering_and_instances_read_the_upstream_wire_format() {
     );
     let requests = seen.lock().unwrap().clone();
     let paths: Vec<&str> = requests.iter().map(|seen| seen.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        [
-            "/rustbill.order.OrderService/CreateOrder",
-            "/rustbill.order.OrderService/PayOrder",
-            "/rustbill.instance.InstanceService/ListInstances"
-        ]
-    );
+    assert_eq!(paths, ["/rustbill.order.OrderService/CreateOrder", "/rustbill.instance.InstanceService/ListInstances"]);
     assert!(requests.iter().all(|seen| seen.authorization == "Bearer rk_live_fake"));
     let sent = rustbill_proto::order::CreateOrderRequest::decode(requests[0].payload.as_slice()).unwrap();
     assert_eq!(sent.product_id, "p-9");
@@ -472,9 +508,8 @@ async fn ordering_and_instances_read_the_upstream_wire_format() {
     assert_eq!((spec.cpu_cores, spec.memory_gb, spec.disk_gb, spec.bandwidth_mbps), (2, 4, 40, 100));
     assert_eq!((spec.region.as_str(), spec.os.as_str()), ("hk", "debian-12"));
     assert_eq!(spec.extra_specs, [("ipv6".to_string(), "true".to_string())].into());
-    let paid = rustbill_proto::order::PayOrderRequest::decode(requests[1].payload.as_slice()).unwrap();
-    assert_eq!((paid.order_id.as_str(), paid.gateway_interface_id.as_str()), ("o-1", ""));
-    let listed = rustbill_proto::instance::ListInstancesRequest::decode(requests[2].payload.as_slice()).unwrap();
+    assert_eq!(sent.gateway_interface_id, "balance", "paid from the reseller's upstream balance");
+    let listed = rustbill_proto::instance::ListInstancesRequest::decode(requests[1].payload.as_slice()).unwrap();
     assert_eq!(listed.pagination.map(|page| (page.page, page.page_size)), Some((1, 100)));
 
     // Paid but not provisioned yet: the order id stands for the instance.

@@ -3,4 +3,5 @@
 pub mod apikey;
 pub mod auth;
 pub mod customer;
+pub mod directory;
 pub mod identity;

@@ -1,0 +1,49 @@
+//! Events orders writes to the outbox, in the transaction of the change,
+//! and the ones it consumes. The three order events keep the spec's names
+//! (HA guide §4.3) because notification channels subscribe to them by
+//! name; their payload carries what a message needs (customer e-mail,
+//! product, amount).
+
+use rustbill_shared::bus::{self, NewEvent};
+use rustbill_shared::principal::Caller;
+use rustbill_shared::{AppError, AppResult};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// An order was paid: provisioning starts (consumer `orders.provisioner`).
+pub const ORDER_PAID: &str = "order_paid";
+/// An order's instance is running (payload adds instance_id, ip_address).
+pub const ORDER_PROVISIONED: &str = "order_provisioned";
+/// An order was cancelled (payload adds reason and `refund`: payment_id and
+/// amount when money had been taken, which payments gives back).
+pub const ORDER_CANCELLED: &str = "order_cancelled";
+/// A payment orders cannot use (the order was already paid, cancelled or
+/// deleted) must be given back (payload: payment_id, customer_id, amount,
+/// reason).
+pub const REFUND_REQUESTED: &str = "orders.refund_requested";
+/// An instance was terminated (payload: instance_id, order_id, customer).
+pub const INSTANCE_TERMINATED: &str = "instance.terminated";
+
+/// Consumed from payments.
+pub const PAYMENT_SUCCEEDED: &str = "payments.payment_succeeded";
+pub const REFUND_COMPLETED: &str = "payments.refund_completed";
+
+pub async fn publish(
+    connection: &mut PgConnection,
+    caller: &Caller,
+    event_type: &str,
+    aggregate_id: Uuid,
+    customer_id: Uuid,
+    payload: serde_json::Value,
+) -> AppResult<Uuid> {
+    let event = NewEvent {
+        id: Uuid::now_v7(),
+        event_type: event_type.to_string(),
+        aggregate_id,
+        customer_id: Some(customer_id),
+        payload,
+        source: "orders".to_string(),
+        request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
+    };
+    bus::publish(connection, &event).await.map_err(AppError::from)
+}

@@ -1,0 +1,16 @@
+//! `rustbill-orders`: the orders service on its own.
+
+use std::sync::Arc;
+
+use rustbill_shared::Config;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    rustbill_shared::telemetry::init();
+    rustbill_shared::grpc::run_service("orders", |config: Arc<Config>, url: String| async move {
+        let database = rustbill_orders::prepare(&config, &url).await?;
+        let (listener, _) = rustbill_shared::grpc::bind(config.services.orders.listen).await?;
+        rustbill_orders::serve(config, database, listener, rustbill_shared::grpc::shutdown_signal()).await
+    })
+    .await
+}
