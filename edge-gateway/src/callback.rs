@@ -55,6 +55,16 @@ impl CallbackRoute {
         let content_type =
             request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
         let ip = client_ip(&request).map(|ip| ip.to_string()).unwrap_or_default();
+        let headers = request
+            .headers()
+            .iter()
+            .filter(|(name, _)| {
+                let name = name.as_str();
+                !matches!(name, "cookie" | "authorization" | "proxy-authorization" | "connection" | "te")
+                    && !name.starts_with("x-rustbill-")
+            })
+            .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
+            .collect();
         let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => return text_response(StatusCode::PAYLOAD_TOO_LARGE, "fail"),
@@ -68,6 +78,7 @@ impl CallbackRoute {
             query,
             http_method: method,
             content_type,
+            headers,
         });
         let caller = Caller::new(Principal::anonymous(), uuid::Uuid::now_v7().to_string(), ip);
         self.signer.attach(&caller, &mut call);

@@ -27,3 +27,33 @@ pub fn like_pattern(search: &str) -> String {
     pattern.push('%');
     pattern
 }
+
+/// One page of `select <columns> from <from>` under the filters `filters`
+/// pushes (each as ` and …`; the `where` is already there), ordered by
+/// `order_by`, with the exact total under the same filters. List RPCs share
+/// it so none forgets the count or the limit.
+pub async fn fetch_page<T>(
+    pool: &sqlx::PgPool,
+    columns: &str,
+    from: &str,
+    filters: impl Fn(&mut sqlx::QueryBuilder<sqlx::Postgres>),
+    order_by: &str,
+    page: u32,
+    page_size: u32,
+) -> crate::AppResult<(Vec<T>, rustbill_proto::common::PageMeta)>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let mut count = sqlx::QueryBuilder::new(format!("select count(*) from {from} where true"));
+    filters(&mut count);
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    let mut select = sqlx::QueryBuilder::new(format!("select {columns} from {from} where true"));
+    filters(&mut select);
+    select
+        .push(format!(" order by {order_by} limit "))
+        .push_bind(i64::from(page_size))
+        .push(" offset ")
+        .push_bind(i64::from(page.max(1) - 1) * i64::from(page_size));
+    let rows: Vec<T> = select.build_query_as().fetch_all(pool).await?;
+    Ok((rows, page_meta(total, page, page_size)))
+}

@@ -1,8 +1,8 @@
 //! Events the catalog writes to the outbox, in the transaction of the change.
 
-use rustbill_shared::bus::{self, NewEvent};
+use rustbill_shared::AppResult;
+use rustbill_shared::bus;
 use rustbill_shared::principal::Caller;
-use rustbill_shared::{AppError, AppResult};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -21,14 +21,5 @@ pub async fn publish(
     aggregate_id: Uuid,
     payload: serde_json::Value,
 ) -> AppResult<Uuid> {
-    let event = NewEvent {
-        id: Uuid::now_v7(),
-        event_type: event_type.to_string(),
-        aggregate_id,
-        customer_id: None,
-        payload,
-        source: "catalog".to_string(),
-        request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
-    };
-    bus::publish(connection, &event).await.map_err(AppError::from)
+    bus::publish_for(connection, "catalog", caller, event_type, aggregate_id, None, payload).await
 }

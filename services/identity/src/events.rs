@@ -1,9 +1,9 @@
 //! Events identity writes to the outbox, in the same transaction as the
 //! change they announce.
 
-use rustbill_shared::bus::{self, NewEvent};
+use rustbill_shared::AppResult;
+use rustbill_shared::bus;
 use rustbill_shared::principal::Caller;
-use rustbill_shared::{AppError, AppResult};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -27,14 +27,5 @@ pub async fn publish(
     customer_id: Option<Uuid>,
     payload: serde_json::Value,
 ) -> AppResult<Uuid> {
-    let event = NewEvent {
-        id: Uuid::now_v7(),
-        event_type: event_type.to_string(),
-        aggregate_id,
-        customer_id,
-        payload,
-        source: "identity".to_string(),
-        request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
-    };
-    bus::publish(connection, &event).await.map_err(AppError::from)
+    bus::publish_for(connection, "identity", caller, event_type, aggregate_id, customer_id, payload).await
 }

@@ -4,9 +4,9 @@
 //! name; their payload carries what a message needs (customer e-mail,
 //! product, amount).
 
-use rustbill_shared::bus::{self, NewEvent};
+use rustbill_shared::AppResult;
+use rustbill_shared::bus;
 use rustbill_shared::principal::Caller;
-use rustbill_shared::{AppError, AppResult};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -36,14 +36,5 @@ pub async fn publish(
     customer_id: Uuid,
     payload: serde_json::Value,
 ) -> AppResult<Uuid> {
-    let event = NewEvent {
-        id: Uuid::now_v7(),
-        event_type: event_type.to_string(),
-        aggregate_id,
-        customer_id: Some(customer_id),
-        payload,
-        source: "orders".to_string(),
-        request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
-    };
-    bus::publish(connection, &event).await.map_err(AppError::from)
+    bus::publish_for(connection, "orders", caller, event_type, aggregate_id, Some(customer_id), payload).await
 }

@@ -6,7 +6,7 @@ use rustbill_proto::instance::instance_service_server::InstanceService;
 use rustbill_proto::instance::*;
 use rustbill_proto::internal::plugins::{DetailSection, ExecuteActionCall, InstanceCall, InstanceViewCall};
 use rustbill_shared::ids::{parse_id, parse_optional_id};
-use rustbill_shared::paging::{page_meta, paging};
+use rustbill_shared::paging::{fetch_page, paging};
 use rustbill_shared::principal::{self, Caller};
 use rustbill_shared::{AppError, AppResult, oplog};
 use serde_json::{Value, json};
@@ -133,7 +133,6 @@ impl Instances {
         let provider = parse_optional_id("provider_id", Some(request.provider_id.trim()).filter(|id| !id.is_empty()))?;
         let (page, page_size) = paging(request.pagination.as_ref());
         let filters = |builder: &mut QueryBuilder<Postgres>| {
-            builder.push(" where true");
             if let Some(customer) = customer {
                 builder.push(" and customer_id = ").push_bind(customer);
             }
@@ -144,21 +143,17 @@ impl Instances {
                 builder.push(" and provider_interface_id = ").push_bind(provider);
             }
         };
-        let mut count = QueryBuilder::new("select count(*) from instances");
-        filters(&mut count);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.state.pool).await?;
-        let mut select = QueryBuilder::new(format!("select {INSTANCE_COLUMNS} from instances"));
-        filters(&mut select);
-        select
-            .push(" order by created_at desc, id desc limit ")
-            .push_bind(i64::from(page_size))
-            .push(" offset ")
-            .push_bind(i64::from(page - 1) * i64::from(page_size));
-        let rows: Vec<InstanceRow> = select.build_query_as().fetch_all(&self.state.pool).await?;
-        Ok(ListInstancesResponse {
-            instances: rows.iter().map(InstanceRow::to_info).collect(),
-            meta: Some(page_meta(total, page, page_size)),
-        })
+        let (rows, meta): (Vec<InstanceRow>, _) = fetch_page(
+            &self.state.pool,
+            INSTANCE_COLUMNS,
+            "instances",
+            filters,
+            "created_at desc, id desc",
+            page,
+            page_size,
+        )
+        .await?;
+        Ok(ListInstancesResponse { instances: rows.iter().map(InstanceRow::to_info).collect(), meta: Some(meta) })
     }
 
     async fn get(&self, caller: &Caller, request: GetInstanceRequest) -> AppResult<GetInstanceResponse> {

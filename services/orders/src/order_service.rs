@@ -6,7 +6,7 @@ use rustbill_proto::internal::plugins::{QueryPriceCall, ServerSpec as PluginSpec
 use rustbill_proto::order::order_service_server::OrderService;
 use rustbill_proto::order::*;
 use rustbill_shared::ids::{parse_id, parse_optional_id};
-use rustbill_shared::paging::{like_pattern, page_meta, paging};
+use rustbill_shared::paging::{fetch_page, like_pattern, paging};
 use rustbill_shared::principal::{self, Caller, Principal};
 use rustbill_shared::{AppError, AppResult, Money, oplog};
 use serde_json::json;
@@ -281,7 +281,6 @@ impl Orders {
         }
         let (page, page_size) = paging(request.pagination.as_ref());
         let filters = |builder: &mut QueryBuilder<Postgres>| {
-            builder.push(" where true");
             if let Some(customer) = customer {
                 builder.push(" and customer_id = ").push_bind(customer);
             }
@@ -310,21 +309,10 @@ impl Orders {
                 }
             }
         };
-        let mut count = QueryBuilder::new("select count(*) from orders");
-        filters(&mut count);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.state.pool).await?;
-        let mut select = QueryBuilder::new(format!("select {ORDER_COLUMNS} from orders"));
-        filters(&mut select);
-        select
-            .push(" order by created_at desc, id desc limit ")
-            .push_bind(i64::from(page_size))
-            .push(" offset ")
-            .push_bind(i64::from(page - 1) * i64::from(page_size));
-        let rows: Vec<OrderRow> = select.build_query_as().fetch_all(&self.state.pool).await?;
-        Ok(ListOrdersResponse {
-            orders: rows.iter().map(OrderRow::to_info).collect(),
-            meta: Some(page_meta(total, page, page_size)),
-        })
+        let (rows, meta): (Vec<OrderRow>, _) =
+            fetch_page(&self.state.pool, ORDER_COLUMNS, "orders", filters, "created_at desc, id desc", page, page_size)
+                .await?;
+        Ok(ListOrdersResponse { orders: rows.iter().map(OrderRow::to_info).collect(), meta: Some(meta) })
     }
 
     async fn update(&self, caller: &Caller, request: UpdateOrderRequest) -> AppResult<OrderRow> {

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use rustbill_proto::balance::balance_service_server::BalanceService;
 use rustbill_proto::balance::*;
 use rustbill_shared::ids::parse_id;
-use rustbill_shared::paging::{page_meta, paging};
+use rustbill_shared::paging::{fetch_page, paging};
 use rustbill_shared::principal::{self, Caller, Principal};
 use rustbill_shared::{AppError, AppResult, Money};
 use serde_json::json;
@@ -84,7 +84,6 @@ impl BalanceApi {
         }
         let (page, page_size) = paging(request.pagination.as_ref());
         let filters = |builder: &mut QueryBuilder<Postgres>| {
-            builder.push(" where true");
             if let Some(customer) = customer {
                 builder.push(" and customer_id = ").push_bind(customer);
             }
@@ -92,20 +91,19 @@ impl BalanceApi {
                 builder.push(" and transaction_type = ").push_bind(kind.to_string());
             }
         };
-        let mut count = QueryBuilder::new("select count(*) from balance_transactions");
-        filters(&mut count);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.payments.pool).await?;
-        let mut select = QueryBuilder::new(format!("select {ENTRY_COLUMNS} from balance_transactions"));
-        filters(&mut select);
-        select
-            .push(" order by created_at desc, id desc limit ")
-            .push_bind(i64::from(page_size))
-            .push(" offset ")
-            .push_bind(i64::from(page - 1) * i64::from(page_size));
-        let rows: Vec<Entry> = select.build_query_as().fetch_all(&self.payments.pool).await?;
+        let (rows, meta): (Vec<Entry>, _) = fetch_page(
+            &self.payments.pool,
+            ENTRY_COLUMNS,
+            "balance_transactions",
+            filters,
+            "created_at desc, id desc",
+            page,
+            page_size,
+        )
+        .await?;
         Ok(ListBalanceTransactionsResponse {
             transactions: rows.iter().map(Entry::to_info).collect(),
-            meta: Some(page_meta(total, page, page_size)),
+            meta: Some(meta),
         })
     }
 

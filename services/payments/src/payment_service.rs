@@ -4,7 +4,7 @@ use rustbill_proto::internal::plugins::{HandleCallbackCall, QueryPaymentCall};
 use rustbill_proto::payment::payment_service_server::PaymentService;
 use rustbill_proto::payment::*;
 use rustbill_shared::ids::{parse_id, parse_optional_id};
-use rustbill_shared::paging::{page_meta, paging};
+use rustbill_shared::paging::{fetch_page, paging};
 use rustbill_shared::principal::{self, Caller, Principal};
 use rustbill_shared::{AppError, AppResult, Money};
 use sqlx::{Postgres, QueryBuilder};
@@ -122,7 +122,6 @@ impl PaymentApi {
             return Err(AppError::invalid_field("status", "must be pending, success, failed or refunded"));
         }
         let filters = |builder: &mut QueryBuilder<Postgres>| {
-            builder.push(" where true");
             if let Some(customer) = customer {
                 builder.push(" and customer_id = ").push_bind(customer);
             }
@@ -139,21 +138,10 @@ impl PaymentApi {
                 builder.push(" and status = ").push_bind(status.to_string());
             }
         };
-        let mut count = QueryBuilder::new("select count(*) from payments");
-        filters(&mut count);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.payments.pool).await?;
-        let mut select = QueryBuilder::new(format!("select {COLUMNS} from payments"));
-        filters(&mut select);
-        select
-            .push(" order by created_at desc, id desc limit ")
-            .push_bind(i64::from(page_size))
-            .push(" offset ")
-            .push_bind(i64::from(page - 1) * i64::from(page_size));
-        let rows: Vec<PaymentRow> = select.build_query_as().fetch_all(&self.payments.pool).await?;
-        Ok(ListPaymentsResponse {
-            payments: rows.iter().map(PaymentRow::to_record).collect(),
-            meta: Some(page_meta(total, page, page_size)),
-        })
+        let (rows, meta): (Vec<PaymentRow>, _) =
+            fetch_page(&self.payments.pool, COLUMNS, "payments", filters, "created_at desc, id desc", page, page_size)
+                .await?;
+        Ok(ListPaymentsResponse { payments: rows.iter().map(PaymentRow::to_record).collect(), meta: Some(meta) })
     }
 
     async fn query_status(&self, caller: &Caller, request: QueryPaymentStatusRequest) -> AppResult<PaymentRecord> {
@@ -205,7 +193,7 @@ impl PaymentApi {
                     body: request.payload.clone(),
                     http_method: method,
                     content_type,
-                    headers: Default::default(),
+                    headers: request.headers.clone(),
                 },
             )
             .await

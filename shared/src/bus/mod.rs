@@ -60,7 +60,7 @@ pub use admin::{
 };
 pub use consumer::{Consumer, ConsumerConfig, DrainReport, Handler, HandlerError, backoff_delay};
 pub use event::{Event, NewEvent, ParkedDelivery};
-pub use publish::publish;
+pub use publish::{publish, publish_for};
 
 /// The `LISTEN`/`NOTIFY` channel; the payload is the event type.
 pub const CHANNEL: &str = "rustbill_bus";

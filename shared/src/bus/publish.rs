@@ -50,3 +50,27 @@ pub async fn publish(connection: &mut PgConnection, event: &NewEvent) -> BusResu
     );
     Ok(event.id)
 }
+
+/// Publishes `event_type` on behalf of service `source`, caused by
+/// `caller`'s request (its request id travels with the event), inside the
+/// caller's transaction: what every service's event helper does.
+pub async fn publish_for(
+    connection: &mut PgConnection,
+    source: &str,
+    caller: &crate::principal::Caller,
+    event_type: &str,
+    aggregate_id: Uuid,
+    customer_id: Option<Uuid>,
+    payload: serde_json::Value,
+) -> crate::AppResult<Uuid> {
+    let event = NewEvent {
+        id: Uuid::now_v7(),
+        event_type: event_type.to_string(),
+        aggregate_id,
+        customer_id,
+        payload,
+        source: source.to_string(),
+        request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
+    };
+    publish(connection, &event).await.map_err(crate::AppError::from)
+}

@@ -290,6 +290,23 @@ async fn paying_from_the_balance_gives_a_running_instance() {
     assert_eq!(detail.actions[0].id, "reboot");
     assert_eq!(detail.actions[0].enabled, Some(true));
 
+    // The catalog keeps a product that a live order uses: deleting it only
+    // takes it off sale.
+    let deleted = ProductServiceClient::new(shop.channel.clone())
+        .delete_product(session(DeleteProductRequest { id: shop.product.id.clone() }, &shop.admin))
+        .await
+        .expect("delete product")
+        .into_inner();
+    assert!(deleted.deactivated, "a live order uses it");
+    let kept = ProductServiceClient::new(shop.channel.clone())
+        .get_product(session(GetProductRequest { id: shop.product.id.clone() }, &shop.admin))
+        .await
+        .expect("still there")
+        .into_inner()
+        .product
+        .expect("product");
+    assert!(!kept.is_active);
+
     // Another customer sees none of it.
     let hidden = shop
         .orders()

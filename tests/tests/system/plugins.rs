@@ -691,7 +691,7 @@ async fn every_integration_rpc_checks_its_caller() {
         check!(
             Rule::AdminOnly,
             import_upstream_instance,
-            ImportUpstreamInstanceRequest { interface_id: id.clone(), instance_id: "x".into() }
+            ImportUpstreamInstanceRequest { interface_id: id.clone(), instance_id: "x".into(), ..Default::default() }
         );
         check!(Rule::Admin, get_upstream_balance, GetUpstreamBalanceRequest { interface_id: id.clone() });
         if who != "admin" {

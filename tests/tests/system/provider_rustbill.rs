@@ -17,6 +17,10 @@ use rustbill_proto::balance::AdjustBalanceRequest;
 use rustbill_proto::balance::balance_service_client::BalanceServiceClient;
 use rustbill_proto::downstream::CreateApiKeyRequest;
 use rustbill_proto::downstream::api_key_service_client::ApiKeyServiceClient;
+use rustbill_proto::instance::ListInstancesRequest;
+use rustbill_proto::instance::instance_service_client::InstanceServiceClient;
+use rustbill_proto::integration::ImportUpstreamInstanceRequest;
+use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
 use rustbill_system_tests::flows;
 use rustbill_system_tests::{bearer, session};
 use serde_json::{Value as Json, json};
@@ -53,7 +57,8 @@ fn failure(function: &str, raw: RawReturn) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reselling_from_an_upstream_rustbill() {
     // The upstream: a RustBill with an enabled provider priced at 10.00.
-    let (upstream, _plugins) = flows::server_with_plugins(&[("provider-demo.rn", DEMO)]).await;
+    let (upstream, _plugins) =
+        flows::server_with_plugins(&[("provider-demo.rn", DEMO), ("provider-rustbill.rn", SCRIPT)]).await;
     let channel = upstream.channel().await;
     let admin = flows::bootstrap_admin(&upstream).await;
     let offered_id =
@@ -197,6 +202,68 @@ async fn reselling_from_an_upstream_rustbill() {
             .expect("import");
     assert_eq!(imported["status"], "running");
 
+    // IntegrationService.ImportUpstreamInstance stores it locally, as an
+    // order of a customer (here the upstream imports from itself through
+    // its own edge, an upstream provider interface like any other).
+    let resold = flows::enabled_interface(
+        &upstream,
+        &admin,
+        "rustbill",
+        "Self",
+        &json!({ "api_url": upstream.edge, "api_key": key, "markup_percent": "0", "currency": "CNY" }).to_string(),
+    )
+    .await;
+    let local_product = catalog
+        .create_product(session(
+            rustbill_proto::product::CreateProductRequest {
+                name: "Resold 2C4G".into(),
+                price_per_month: "12.00".into(),
+                interface_id: resold.clone(),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .product
+        .unwrap();
+    let owner = flows::register_customer(&upstream, "imported_owner").await;
+    let mut integration = IntegrationServiceClient::new(channel.clone());
+    let import = ImportUpstreamInstanceRequest {
+        interface_id: resold.clone(),
+        instance_id: instance_id.clone(),
+        customer_id: owner.customer_id.clone(),
+        product_id: local_product.id.clone(),
+    };
+    let first = integration.import_upstream_instance(session(import.clone(), &admin)).await.unwrap().into_inner();
+    assert_eq!((first.status.as_str(), first.ip_address.as_str()), ("running", "192.0.2.10"));
+    let again = integration.import_upstream_instance(session(import.clone(), &admin)).await.unwrap().into_inner();
+    assert_eq!(again.instance_id, first.instance_id, "importing twice stores it once");
+    let owned = InstanceServiceClient::new(channel.clone())
+        .list_instances(bearer(ListInstancesRequest::default(), &owner.access_token))
+        .await
+        .unwrap()
+        .into_inner()
+        .instances;
+    assert_eq!(owned.iter().map(|instance| instance.id.as_str()).collect::<Vec<_>>(), [first.instance_id.as_str()]);
+    let missing_owner = integration
+        .import_upstream_instance(session(
+            ImportUpstreamInstanceRequest { customer_id: String::new(), ..import.clone() },
+            &admin,
+        ))
+        .await
+        .expect_err("an owner is required");
+    assert_eq!(missing_owner.code(), tonic::Code::InvalidArgument);
+    let wrong_product = integration
+        .import_upstream_instance(session(
+            ImportUpstreamInstanceRequest { product_id: upstream_product.id.clone(), ..import },
+            &admin,
+        ))
+        .await
+        .expect_err("the product of another provider");
+    assert_eq!(wrong_product.code(), tonic::Code::InvalidArgument);
+
     // Its actions are the upstream's, run there.
     let actions =
         InstanceAction::list_from_return(call(&engine, &script, "instance_actions", &config, by_id.clone()).await)
@@ -258,7 +325,9 @@ async fn reselling_from_an_upstream_rustbill() {
     )
     .await
     .expect("ListProducts");
-    assert_eq!(listed["response"]["products"][0]["price_per_month"], "10.00");
+    let prices: Vec<&Json> =
+        listed["response"]["products"].as_array().unwrap().iter().map(|product| &product["price_per_month"]).collect();
+    assert_eq!(prices, [&json!("12.00"), &json!("10.00")], "newest first");
     assert_eq!(listed["response"]["meta"]["page_size"], 5);
     // gRPC errors come back as codes, with the message (trailers-only answers).
     let denied = answer(wrong.clone(), "rustbill.identity.IdentityService/GetMe", "").await.expect("an answer");

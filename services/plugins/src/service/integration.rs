@@ -858,19 +858,53 @@ impl IntegrationService for Integration {
     ) -> Result<Response<ImportUpstreamInstanceResponse>, Status> {
         let caller = principal::caller(&request)?;
         let request = request.into_inner();
-        respond(async {
-            caller.principal.require_admin_only()?;
-            let row = self.state.runtime.usable("interface_id", &request.interface_id, UPSTREAM).await?;
-            let instance_id = required("instance_id", &request.instance_id)?;
-            // The upstream must know the instance before anything is stored.
-            let found = super::internal::import_upstream(&self.state.runtime, &row, &instance_id).await?;
-            // Local instances belong to the orders service.
-            Err::<ImportUpstreamInstanceResponse, _>(AppError::Unavailable(format!(
-                "instance {} exists upstream ({}), but importing it needs the orders service, which is not deployed",
-                found.instance_id, found.status
-            )))
-        }
-        .await)
+        respond(
+            async {
+                caller.principal.require_admin_only()?;
+                let row = self.state.runtime.usable("interface_id", &request.interface_id, UPSTREAM).await?;
+                let instance_id = required("instance_id", &request.instance_id)?;
+                let customer_id = required("customer_id", &request.customer_id)?;
+                let product_id = required("product_id", &request.product_id)?;
+                // The upstream must know the instance before anything is stored.
+                let found = super::internal::import_upstream(&self.state.runtime, &row, &instance_id).await?;
+                // Local instances belong to the orders service, which stores it
+                // as an active order of the customer.
+                let orders = rustbill_shared::clients::InternalChannel::new(
+                    "plugins",
+                    "orders",
+                    &self.state.config.services.orders.url,
+                    rustbill_shared::principal::InternalSigner::new(
+                        &self.state.config.internal_secret(),
+                        self.state.config.internal.token_ttl_secs,
+                    ),
+                );
+                let mut client =
+                    rustbill_proto::internal::orders::orders_internal_service_client::OrdersInternalServiceClient::new(
+                        orders.channel()?,
+                    );
+                let imported = client
+                    .import_instance(orders.request(
+                        &caller,
+                        rustbill_proto::internal::orders::ImportInstanceRequest {
+                            customer_id,
+                            product_id,
+                            provider_interface_id: row.id.to_string(),
+                            provider_instance_id: found.instance_id.clone(),
+                            status: found.status.clone(),
+                            ip_address: found.ip_address.clone(),
+                        },
+                    ))
+                    .await
+                    .map_err(|status| orders.forwarded(status))?
+                    .into_inner();
+                Ok(ImportUpstreamInstanceResponse {
+                    instance_id: imported.instance_id,
+                    status: imported.status,
+                    ip_address: imported.ip_address,
+                })
+            }
+            .await,
+        )
     }
 
     async fn get_upstream_balance(
