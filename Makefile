@@ -42,11 +42,13 @@ clippy:
 
 check: fmt clippy test
 
-## make bench: latency of Login and GetMe (edge vs direct), plugin compile
-## times and warm gateway calls
+## make bench: latency of Login and GetMe (edge vs direct), catalog listing,
+## plugin compile times and warm gateway calls, orders paid from the balance
+## and the pipeline's end-to-end rate
 bench: deps
 	$(CARGO) run --release -p rustbill-bench --bin rustbill-bench
 	$(CARGO) run --release -p rustbill-bench --bin plugins
+	$(CARGO) run --release -p rustbill-bench --bin orders
 
 ## remove the embedded database of `make run`
 clean-data:

@@ -331,6 +331,16 @@ async fn paying_from_the_balance_gives_a_running_instance() {
         .into_inner();
     assert_eq!(bobs.meta.expect("meta").total, 0, "a customer's customer_id filter is ignored");
 
+    let refreshed = shop
+        .instances()
+        .refresh_instance_status(bearer(RefreshInstanceStatusRequest { id: instance.id.clone() }, &alice.access_token))
+        .await
+        .expect("refresh")
+        .into_inner()
+        .instance
+        .expect("instance");
+    assert_eq!((refreshed.status.as_str(), refreshed.ip_address.as_str()), ("running", "192.0.2.10"));
+
     // Actions through the provider, termination only when confirmed.
     let rebooted = shop
         .instances()
@@ -538,6 +548,47 @@ async fn paying_through_epay_and_its_callback_url() {
     // A fully refunded live order is marked refunded.
     shop.settled(&order.id, "refunded").await;
 
+    // A notification that never arrives: the admin asks the gateway, which
+    // reconciles the payment; then refunds it to the balance.
+    let created = shop.order(&carol, shop.gateway()).await.expect("third order");
+    let (quiet_order, quiet_payment) = (created.order.expect("order"), created.payment.expect("payment"));
+    shop.pay_at_epay(&quiet_payment.payment_url, &quiet_payment.payment_id).await;
+    let queried = shop
+        .payments()
+        .query_payment_status(session(
+            QueryPaymentStatusRequest { payment_id: quiet_payment.payment_id.clone() },
+            &shop.admin,
+        ))
+        .await
+        .expect("query status")
+        .into_inner()
+        .payment
+        .expect("payment");
+    assert_eq!(queried.status, "success");
+    shop.settled(&quiet_order.id, "active").await;
+    let balance_before = shop.balance_of(&carol).await;
+    let to_balance = shop
+        .payments()
+        .refund_payment(session(
+            RefundPaymentRequest {
+                payment_id: quiet_payment.payment_id.clone(),
+                to_balance: true,
+                reason: "goodwill".into(),
+                ..Default::default()
+            },
+            &shop.admin,
+        ))
+        .await
+        .expect("refund to the balance")
+        .into_inner()
+        .payment
+        .expect("payment");
+    assert_eq!(to_balance.status, "refunded");
+    assert_eq!(shop.balance_of(&carol).await, balance_before + Decimal::new(1000, 2));
+    assert_eq!(shop.ledger(&carol).await[0].transaction_type, "refund");
+    shop.assert_ledger_balances(&carol).await;
+    assert!(shop.epay().order(&quiet_payment.payment_id).expect("epay order").refunds.is_empty(), "not through epay");
+
     // A payment that arrives after its order was cancelled is given back
     // through the gateway.
     let created = shop.order(&carol, shop.gateway()).await.expect("second order");
@@ -573,7 +624,7 @@ async fn paying_through_epay_and_its_callback_url() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(shop.get_order(&late_order.id).await.status, "cancelled");
-    assert_eq!(shop.count("select count(*) from orders.instances").await, 1, "no server for the cancelled order");
+    assert_eq!(shop.count("select count(*) from orders.instances").await, 2, "no server for the cancelled order");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -985,4 +1036,162 @@ async fn a_crash_mid_pipeline_loses_nothing_and_repeats_nothing() {
     assert_eq!(shop.balance_of(&ivan).await, Decimal::new(30000, 2) - spent);
     shop.assert_ledger_balances(&ivan).await;
     pool.close().await;
+}
+
+/// Who may do what with orders, payments, balances and instances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn money_rpcs_check_their_caller() {
+    let shop = Shop::open("", false).await;
+    let pool = shop.server.pool().await;
+    let hash: String = sqlx::query_scalar("select password_hash from identity.admin_users where username = 'admin'")
+        .fetch_one(&pool)
+        .await
+        .expect("hash");
+    sqlx::query(
+        "insert into identity.admin_users (id, username, display_name, password_hash, role)
+         values ($1, 'otto', 'Otto', $2, 'operator')",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(hash)
+    .execute(&pool)
+    .await
+    .expect("operator");
+    pool.close().await;
+    let operator = flows::admin_cookie(shop.channel.clone(), "otto", rustbill_system_tests::ADMIN_PASSWORD).await;
+    let (kim, lee) = (shop.customer("kim_auth").await, shop.customer("lee_auth").await);
+    shop.credit(&kim, "30.00").await;
+    let order = shop.order(&kim, "balance").await.expect("order").order.expect("order");
+    shop.settled(&order.id, "active").await;
+    let payment_id = shop
+        .payments()
+        .list_payments(bearer(ListPaymentsRequest::default(), &kim.access_token))
+        .await
+        .expect("kim's payments")
+        .into_inner()
+        .payments[0]
+        .id
+        .clone();
+
+    let adjust = |customer: &Customer| AdjustBalanceRequest {
+        customer_id: customer.customer_id.clone(),
+        amount: "1.00".into(),
+        description: "test".into(),
+    };
+    // Admin-only money movements.
+    for (who, outcome) in
+        [("anonymous", Code::Unauthenticated), ("kim", Code::PermissionDenied), ("operator", Code::PermissionDenied)]
+    {
+        let request = |message| match who {
+            "anonymous" => tonic::Request::new(message),
+            "kim" => bearer(message, &kim.access_token),
+            _ => session(message, &operator),
+        };
+        let error = shop.balance().adjust_balance(request(adjust(&kim))).await.expect_err(who);
+        assert_eq!(error.code(), outcome, "AdjustBalance by {who}");
+        let refund = RefundPaymentRequest { payment_id: payment_id.clone(), ..Default::default() };
+        let request = |message| match who {
+            "anonymous" => tonic::Request::new(message),
+            "kim" => bearer(message, &kim.access_token),
+            _ => session(message, &operator),
+        };
+        let error = shop.payments().refund_payment(request(refund)).await.expect_err(who);
+        assert_eq!(error.code(), outcome, "RefundPayment by {who}");
+        let update =
+            UpdateOrderRequest { id: order.id.clone(), status: Some("suspended".into()), ..Default::default() };
+        let request = |message| match who {
+            "anonymous" => tonic::Request::new(message),
+            "kim" => bearer(message, &kim.access_token),
+            _ => session(message, &operator),
+        };
+        let error = shop.orders().update_order(request(update)).await.expect_err(who);
+        assert_eq!(error.code(), outcome, "UpdateOrder status by {who}");
+    }
+    // Operators read everything and may annotate orders.
+    let notes = shop
+        .orders()
+        .update_order(session(
+            UpdateOrderRequest {
+                id: order.id.clone(),
+                notes: Some("called the customer".into()),
+                ..Default::default()
+            },
+            &operator,
+        ))
+        .await
+        .expect("operator notes")
+        .into_inner()
+        .order
+        .expect("order");
+    assert_eq!(notes.notes, "called the customer");
+    let all = shop
+        .payments()
+        .list_payments(session(ListPaymentsRequest::default(), &operator))
+        .await
+        .expect("operator lists payments")
+        .into_inner();
+    assert_eq!(all.meta.expect("meta").total, 1);
+    let query = shop
+        .payments()
+        .query_payment_status(bearer(QueryPaymentStatusRequest { payment_id: payment_id.clone() }, &kim.access_token))
+        .await
+        .expect_err("customers do not query gateways");
+    assert_eq!(query.code(), Code::PermissionDenied);
+
+    // Customers are scoped to themselves, whatever ids they send.
+    let theirs = shop
+        .balance()
+        .get_balance(bearer(GetBalanceRequest { customer_id: kim.customer_id.clone() }, &lee.access_token))
+        .await
+        .expect("lee's own balance")
+        .into_inner();
+    assert_eq!((theirs.customer_id.as_str(), theirs.balance.as_str()), (lee.customer_id.as_str(), "0.00"));
+    let ledger = shop
+        .balance()
+        .list_balance_transactions(bearer(
+            ListBalanceTransactionsRequest { customer_id: kim.customer_id.clone(), ..Default::default() },
+            &lee.access_token,
+        ))
+        .await
+        .expect("lee's ledger")
+        .into_inner();
+    assert_eq!(ledger.meta.expect("meta").total, 0);
+    let hidden = shop
+        .payments()
+        .get_payment(bearer(GetPaymentRequest { id: payment_id.clone() }, &lee.access_token))
+        .await
+        .expect_err("kim's payment");
+    assert_eq!(hidden.code(), Code::NotFound);
+    let paying_for_kim = shop
+        .orders()
+        .pay_order(bearer(
+            PayOrderRequest { order_id: order.id.clone(), gateway_interface_id: "balance".into() },
+            &lee.access_token,
+        ))
+        .await
+        .expect_err("kim's order");
+    assert_eq!(paying_for_kim.code(), Code::NotFound);
+    let recharge_by_admin = shop
+        .balance()
+        .recharge(session(
+            RechargeRequest {
+                amount: "5.00".into(),
+                gateway_interface_id: uuid::Uuid::now_v7().to_string(),
+                ..Default::default()
+            },
+            &shop.admin,
+        ))
+        .await
+        .expect_err("admins have no balance to recharge");
+    assert_eq!(recharge_by_admin.code(), Code::PermissionDenied);
+    for (name, result) in [
+        ("ListOrders", shop.orders().list_orders(ListOrdersRequest::default()).await.map(|_| ())),
+        ("ListInstances", shop.instances().list_instances(ListInstancesRequest::default()).await.map(|_| ())),
+        ("GetBalance", shop.balance().get_balance(GetBalanceRequest::default()).await.map(|_| ())),
+        ("ListPayments", shop.payments().list_payments(ListPaymentsRequest::default()).await.map(|_| ())),
+    ] {
+        assert_eq!(result.expect_err(name).code(), Code::Unauthenticated, "{name} anonymously");
+    }
+    // And nothing moved: kim's 30.00 less the one order.
+    assert_eq!(shop.balance_of(&kim).await, Decimal::new(2000, 2));
+    shop.assert_ledger_balances(&kim).await;
 }

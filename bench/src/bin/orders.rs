@@ -1,0 +1,259 @@
+//! `make bench` (orders part): the order pipeline through the edge.
+//!
+//! - CreateOrder paid from the balance (an admin orders for a customer):
+//!   catalog price, provider spec template and quote, the order row, the
+//!   balance payment with its ledger row and event;
+//! - end to end: from the first order created to the last one active
+//!   (payment event → paid → provisioning through the provider plugin →
+//!   instance → active), as orders per second;
+//! - the same run's baseline: GetOrder through the edge (one indexed read).
+//!
+//! Environment: `BENCH_ORDERS` (default 1000), `BENCH_CONCURRENCY` (8).
+//! Uses `DATABASE_URL` or a throwaway PostgreSQL from the system's binaries.
+
+use std::time::{Duration, Instant};
+
+use rustbill_proto::balance::AdjustBalanceRequest;
+use rustbill_proto::balance::balance_service_client::BalanceServiceClient;
+use rustbill_proto::customer::CreateCustomerRequest;
+use rustbill_proto::customer::customer_service_client::CustomerServiceClient;
+use rustbill_proto::identity::LoginRequest;
+use rustbill_proto::identity::identity_service_client::IdentityServiceClient;
+use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
+use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
+use rustbill_proto::order::order_service_client::OrderServiceClient;
+use rustbill_proto::order::{CreateOrderRequest, GetOrderRequest, ServerSpec};
+use rustbill_proto::product::CreateProductRequest;
+use rustbill_proto::product::product_service_client::ProductServiceClient;
+use rustbill_shared::Config;
+use rustbill_shared::testkit::TestDb;
+use secrecy::SecretString;
+use tonic::transport::Channel;
+
+const ADMIN_PASSWORD: &str = "bench-admin-password-1";
+const PROVIDER: &str = include_str!("../../../tests/fixtures/plugins/provider-demo.rn");
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+}
+
+fn with_cookie<T>(message: T, cookie: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("cookie", cookie.parse().expect("ascii cookie"));
+    request
+}
+
+fn report(name: &str, mut samples: Vec<Duration>, wall: Duration) {
+    samples.sort();
+    let at = |fraction: f64| {
+        samples.get(((samples.len() as f64 - 1.0) * fraction).round() as usize).copied().unwrap_or_default()
+    };
+    println!(
+        "{name:<40} n={:<6} p50={:>9.3} ms  p99={:>9.3} ms  throughput={:>9.1} req/s",
+        samples.len(),
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        samples.len() as f64 / wall.as_secs_f64(),
+    );
+}
+
+/// Runs `total` calls of `call` on `concurrency` workers; the samples and
+/// the wall time.
+async fn measure<F, Fut>(total: usize, concurrency: usize, call: F) -> anyhow::Result<(Vec<Duration>, Duration)>
+where
+    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..concurrency {
+        let call = call.clone();
+        workers.spawn(async move {
+            let mut samples = Vec::new();
+            let mut index = worker;
+            while index < total {
+                let begin = Instant::now();
+                call(index).await?;
+                samples.push(begin.elapsed());
+                index += concurrency;
+            }
+            Ok::<_, anyhow::Error>(samples)
+        });
+    }
+    let mut samples = Vec::with_capacity(total);
+    while let Some(joined) = workers.join_next().await {
+        samples.extend(joined??);
+    }
+    Ok((samples, started.elapsed()))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let orders = env_number("BENCH_ORDERS", 1000);
+    let concurrency = env_number("BENCH_CONCURRENCY", 8).max(1);
+
+    let plugins = tempfile::tempdir()?;
+    std::fs::write(plugins.path().join("provider-demo.rn"), PROVIDER)?;
+    let database = TestDb::new().await?;
+    let mut config = Config::default();
+    config.db.url = Some(SecretString::from(database.url().to_string()));
+    config.jwt.secret = Some(SecretString::from("bench-jwt-secret-0123456789abcdef-0123456789"));
+    config.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    config.server.port = 0;
+    config.rate_limit.enabled = false;
+    config.server.max_concurrency = 256;
+    config.plugins.plugins_dir = plugins.path().to_path_buf();
+    let server = rustbill_server::Server::start(config).await?;
+    let edge = Channel::from_shared(format!("http://{}", server.edge_addr))?.connect().await?;
+
+    let login = IdentityServiceClient::new(edge.clone())
+        .login(LoginRequest { username: "admin".into(), password: ADMIN_PASSWORD.into(), user_type: "admin".into() })
+        .await?;
+    let cookie = login
+        .metadata()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .ok_or_else(|| anyhow::anyhow!("no session cookie"))?
+        .to_string();
+
+    // A provider interface, a product, a customer with money.
+    let mut integration = IntegrationServiceClient::new(edge.clone());
+    let definition = integration
+        .list_plugins(with_cookie(ListPluginsRequest { plugin_type: None }, &cookie))
+        .await?
+        .into_inner()
+        .plugins
+        .into_iter()
+        .find(|plugin| plugin.plugin_id == "demo")
+        .ok_or_else(|| anyhow::anyhow!("the demo provider was not scanned"))?;
+    let interface = integration
+        .create_plugin_interface(with_cookie(
+            CreatePluginInterfaceRequest {
+                plugin_def_id: definition.id,
+                display_name: "Bench".into(),
+                config_json: r#"{"api_url":"https://bench.example"}"#.into(),
+            },
+            &cookie,
+        ))
+        .await?
+        .into_inner()
+        .interface
+        .ok_or_else(|| anyhow::anyhow!("no interface"))?
+        .id;
+    integration
+        .toggle_plugin_interface(with_cookie(
+            TogglePluginInterfaceRequest { interface_id: interface.clone(), enable: true },
+            &cookie,
+        ))
+        .await?;
+    let product = ProductServiceClient::new(edge.clone())
+        .create_product(with_cookie(
+            CreateProductRequest {
+                name: "Bench VPS".into(),
+                price_per_month: "10.00".into(),
+                interface_id: interface,
+                ..Default::default()
+            },
+            &cookie,
+        ))
+        .await?
+        .into_inner()
+        .product
+        .ok_or_else(|| anyhow::anyhow!("no product"))?
+        .id;
+    let customer = CustomerServiceClient::new(edge.clone())
+        .create_customer(with_cookie(
+            CreateCustomerRequest { name: "Bench Ltd".into(), email: "bench@example.com".into(), ..Default::default() },
+            &cookie,
+        ))
+        .await?
+        .into_inner()
+        .customer
+        .ok_or_else(|| anyhow::anyhow!("no customer"))?
+        .id;
+    BalanceServiceClient::new(edge.clone())
+        .adjust_balance(with_cookie(
+            AdjustBalanceRequest {
+                customer_id: customer.clone(),
+                amount: "9000000.00".into(),
+                description: "bench".into(),
+            },
+            &cookie,
+        ))
+        .await?;
+
+    let request = CreateOrderRequest {
+        customer_id: customer,
+        product_id: product,
+        gateway_interface_id: "balance".into(),
+        server_spec: Some(ServerSpec {
+            extra_specs: [("os".to_string(), "debian-12".to_string())].into_iter().collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let first = OrderServiceClient::new(edge.clone())
+        .create_order(with_cookie(request.clone(), &cookie))
+        .await?
+        .into_inner()
+        .order
+        .ok_or_else(|| anyhow::anyhow!("no order"))?
+        .id;
+
+    println!("rustbill-bench orders: orders={orders} concurrency={concurrency}");
+    let (channel, auth) = (edge.clone(), cookie.clone());
+    let (samples, wall) = measure(orders.min(3000) * 3, concurrency, move |_| {
+        let mut client = OrderServiceClient::new(channel.clone());
+        let request = with_cookie(GetOrderRequest { id: first.clone() }, &auth);
+        async move {
+            client.get_order(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    report("GetOrder through the edge (baseline)", samples, wall);
+
+    let (channel, auth) = (edge.clone(), cookie.clone());
+    let started = Instant::now();
+    let (samples, wall) = measure(orders, concurrency, move |_| {
+        let mut client = OrderServiceClient::new(channel.clone());
+        let request = with_cookie(request.clone(), &auth);
+        async move {
+            client.create_order(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    report("CreateOrder paid from the balance", samples, wall);
+
+    // Until every order is active: the pipeline's sustained rate.
+    let pool = database.pool().await?;
+    let expected = i64::try_from(orders + 1)?;
+    loop {
+        let active: i64 =
+            sqlx::query_scalar("select count(*) from orders.orders where status = 'active'").fetch_one(&pool).await?;
+        if active >= expected {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "only {active} of {expected} orders active");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let end_to_end = started.elapsed();
+    println!(
+        "{:<40} n={:<6} {:>9.1} orders/s (created → paid → provisioned → active, {:.2} s)",
+        "pipeline end to end",
+        orders,
+        orders as f64 / end_to_end.as_secs_f64(),
+        end_to_end.as_secs_f64()
+    );
+    let (sum, balance): (rust_decimal::Decimal, rust_decimal::Decimal) = sqlx::query_as(
+        "select (select sum(amount) from payments.balance_transactions), (select sum(balance) from payments.balance_accounts)",
+    )
+    .fetch_one(&pool)
+    .await?;
+    anyhow::ensure!(sum == balance, "the ledger ({sum}) does not sum to the balance ({balance})");
+    pool.close().await;
+    server.run_until(async {}).await?;
+    Ok(())
+}
