@@ -34,6 +34,10 @@ select create_reference_table('payments.operation_logs');
 -- orders: orders and instances are per customer, co-located.
 select create_distributed_table('orders.orders', 'customer_id');
 select create_distributed_table('orders.instances', 'customer_id', colocate_with => 'orders.orders');
+select create_distributed_table('orders.invoices', 'customer_id', colocate_with => 'orders.orders');
+select create_distributed_table('orders.invoice_items', 'customer_id', colocate_with => 'orders.orders');
+-- One row per year, updated in the issuing transaction (gapless numbers).
+select create_reference_table('orders.invoice_numbers');
 select create_reference_table('orders.operation_logs');
 
 -- plugins: a few dozen rows of configuration, read on every plugin call

@@ -35,6 +35,7 @@ pub struct Config {
     pub internal: InternalConfig,
     pub identity: IdentityConfig,
     pub orders: OrdersConfig,
+    pub billing: BillingConfig,
     pub payments: PaymentsConfig,
     pub services: ServicesConfig,
 }
@@ -250,6 +251,71 @@ pub struct OrdersConfig {
 impl Default for OrdersConfig {
     fn default() -> Self {
         Self { payment_timeout_hours: 24, timeout_scan_interval_secs: 60 }
+    }
+}
+
+/// `[billing]`: invoices, renewals, overdue handling and tax.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BillingConfig {
+    /// A renewal invoice is issued this many days before a service period
+    /// ends (and paid from the balance at once when it covers it).
+    pub renew_days_before: u32,
+    /// Days after the due date an unpaid renewal suspends the instance.
+    pub suspend_after_days: u32,
+    /// Days after the due date an unpaid renewal terminates the instance.
+    pub terminate_after_days: u32,
+    /// Seconds between billing runs (one instance runs them, under the
+    /// `billing` leader role); 0 turns the automatic runs off.
+    pub run_interval_secs: u64,
+    /// Tax rates in percent by region (an order's server region, else
+    /// "default"), e.g. `{ default = "0", cn = "13" }` (numbers or strings).
+    #[serde(deserialize_with = "rates")]
+    pub tax_rates: std::collections::BTreeMap<String, String>,
+    /// Whether prices already include the tax (the tax is then taken out of
+    /// them) or have it added.
+    pub prices_include_tax: bool,
+    /// Invoice number prefix: `<prefix>-<year>-<000123>`.
+    pub invoice_prefix: String,
+}
+
+/// Tax rates as text, whether written as numbers or strings (environment
+/// variables arrive as numbers).
+fn rates<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Rate {
+        Text(String),
+        Whole(i64),
+        Fraction(f64),
+    }
+    let raw = std::collections::BTreeMap::<String, Rate>::deserialize(deserializer)?;
+    Ok(raw
+        .into_iter()
+        .map(|(region, rate)| {
+            let text = match rate {
+                Rate::Text(text) => text,
+                Rate::Whole(whole) => whole.to_string(),
+                Rate::Fraction(fraction) => fraction.to_string(),
+            };
+            (region.to_ascii_lowercase(), text)
+        })
+        .collect())
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        Self {
+            renew_days_before: 7,
+            suspend_after_days: 3,
+            terminate_after_days: 14,
+            run_interval_secs: 300,
+            tax_rates: [("default".to_string(), "0".to_string())].into_iter().collect(),
+            prices_include_tax: false,
+            invoice_prefix: "INV".into(),
+        }
     }
 }
 

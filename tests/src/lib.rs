@@ -41,7 +41,7 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
 
 /// A running `rustbill-server` on its own database.
 pub struct TestServer {
-    pub database: TestDb,
+    pub database: std::sync::Arc<TestDb>,
     pub edge: String,
     child: Child,
     pub stderr_log: PathBuf,
@@ -74,7 +74,24 @@ impl TestServer {
         let stderr_log = workdir.path().join("server.log");
         std::fs::File::create(&stderr_log)?;
         let (child, edge) = spawn(database.url(), &settings, workdir.path(), &stderr_log).await?;
-        Ok(Self { database, edge, child, stderr_log, settings, _workdir: workdir })
+        Ok(Self { database: std::sync::Arc::new(database), edge, child, stderr_log, settings, _workdir: workdir })
+    }
+
+    /// Another instance of the server on the same database and settings
+    /// (its own process, edge and log): N instances behind a balancer.
+    pub async fn another_instance(&self) -> anyhow::Result<Self> {
+        let workdir = tempfile::tempdir()?;
+        let stderr_log = workdir.path().join("server.log");
+        std::fs::File::create(&stderr_log)?;
+        let (child, edge) = spawn(self.database.url(), &self.settings, workdir.path(), &stderr_log).await?;
+        Ok(Self {
+            database: self.database.clone(),
+            edge,
+            child,
+            stderr_log,
+            settings: self.settings.clone(),
+            _workdir: workdir,
+        })
     }
 
     /// Kills the server with SIGKILL (no shutdown: a crash) and starts a

@@ -60,6 +60,8 @@ struct PaymentSucceeded {
     customer_id: Uuid,
     purpose: String,
     order_id: Option<Uuid>,
+    #[serde(default)]
+    invoice_id: Option<Uuid>,
     amount: Decimal,
     #[serde(default)]
     gateway_interface_id: String,
@@ -80,11 +82,58 @@ pub struct Payments {
 }
 
 impl Payments {
+    /// A paid invoice: settled (periods extended, suspended services back),
+    /// unless it was paid already or cancelled, then the money goes back.
+    async fn invoice_paid(
+        &self,
+        event: &Event,
+        transaction: &mut Transaction<'static, Postgres>,
+        paid: &PaymentSucceeded,
+        invoice_id: Uuid,
+    ) -> Result<(), HandlerError> {
+        let caller = service_caller(event);
+        let invoice = crate::invoices::lock(transaction, invoice_id).await.map_err(app)?;
+        match invoice {
+            Some(invoice) if invoice.payment_id == Some(paid.payment_id) => Ok(()),
+            Some(invoice)
+                if invoice.status == crate::invoices::ISSUED || invoice.status == crate::invoices::OVERDUE =>
+            {
+                let resumed =
+                    crate::billing::settle(transaction, &caller, &invoice, Some(paid.payment_id)).await.map_err(app)?;
+                for instance in resumed {
+                    crate::billing::power(&self.state, &instance, &["unsuspend", "start"]).await;
+                }
+                Ok(())
+            }
+            other => {
+                let reason = match other {
+                    Some(invoice) => format!("the invoice is {}", invoice.status),
+                    None => "the invoice no longer exists".to_string(),
+                };
+                let payload = json!({
+                    "payment_id": paid.payment_id,
+                    "customer_id": paid.customer_id,
+                    "amount": Money::from_decimal(paid.amount).to_string(),
+                    "reason": reason,
+                });
+                events::publish(transaction, &caller, events::REFUND_REQUESTED, invoice_id, paid.customer_id, payload)
+                    .await
+                    .map_err(app)?;
+                Ok(())
+            }
+        }
+    }
+
     async fn run(&self, event: &Event, transaction: &mut Transaction<'static, Postgres>) -> Result<(), HandlerError> {
         let caller = service_caller(event);
         match event.event_type.as_str() {
             events::PAYMENT_SUCCEEDED => {
                 let paid: PaymentSucceeded = event.payload_as()?;
+                if paid.purpose == "invoice"
+                    && let Some(invoice_id) = paid.invoice_id
+                {
+                    return self.invoice_paid(event, transaction, &paid, invoice_id).await;
+                }
                 let Some(order_id) = paid.order_id.filter(|_| paid.purpose == "order") else {
                     return Ok(());
                 };
@@ -261,12 +310,19 @@ impl Provisioner {
                 .await
                 .map_err(db)?;
                 let updated: OrderRow = sqlx::query_as(AssertSqlSafe(format!(
-                    "update orders set status = 'active', provider_instance_id = $3, updated_at = now()
+                    "update orders set status = 'active', provider_instance_id = $3, period_start = now(),
+                            period_end = case when $4 > 0 then now() + make_interval(months => $4) end,
+                            updated_at = now()
                      where customer_id = $1 and id = $2 returning {ORDER_COLUMNS}"
                 )))
                 .bind(order.customer_id)
                 .bind(order.id)
                 .bind(&created.instance_id)
+                .bind(if order.billing_cycle == "one_time" {
+                    0
+                } else {
+                    crate::pricing::cycle_months(&order.billing_cycle).map_or(0, |months| months as i32)
+                })
                 .fetch_one(&mut **transaction)
                 .await
                 .map_err(db)?;

@@ -21,8 +21,21 @@ pub const ORDER_CANCELLED: &str = "order_cancelled";
 /// deleted) must be given back (payload: payment_id, customer_id, amount,
 /// reason).
 pub const REFUND_REQUESTED: &str = "orders.refund_requested";
-/// An instance was terminated (payload: instance_id, order_id, customer).
+/// An instance was terminated (payload: instance_id, order_id, customer;
+/// `reason` when billing ended it).
 pub const INSTANCE_TERMINATED: &str = "instance.terminated";
+/// An unpaid renewal suspended an instance (payload: the order's notice,
+/// invoice_id, instance_id).
+pub const INSTANCE_SUSPENDED: &str = "instance.suspended";
+/// A suspended instance came back after its invoice was paid.
+pub const INSTANCE_UNSUSPENDED: &str = "instance.unsuspended";
+/// An invoice was issued (payload: invoice_id, invoice_number, customer,
+/// total_amount, currency, due_date).
+pub const INVOICE_ISSUED: &str = "billing.invoice_issued";
+/// An invoice was paid.
+pub const INVOICE_PAID: &str = "billing.invoice_paid";
+/// An issued invoice passed its due date unpaid.
+pub const BILLING_OVERDUE: &str = "billing.overdue";
 
 /// Consumed from payments.
 pub const PAYMENT_SUCCEEDED: &str = "payments.payment_succeeded";

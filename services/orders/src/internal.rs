@@ -181,6 +181,23 @@ impl OrdersInternalService for Internal {
         Ok(Response::new(CountLiveOrdersResponse { counts }))
     }
 
+    async fn get_payable_invoice(
+        &self,
+        request: Request<GetPayableInvoiceRequest>,
+    ) -> Result<Response<PayableInvoice>, Status> {
+        require_service(&request)?;
+        let id = parse_id("invoice_id", &request.get_ref().invoice_id)?;
+        let invoice = crate::invoices::find(&self.state.pool, id).await?;
+        Ok(Response::new(PayableInvoice {
+            invoice_id: invoice.id.to_string(),
+            customer_id: invoice.customer_id.to_string(),
+            amount: Money::from_decimal(invoice.total_amount).to_string(),
+            currency: invoice.currency,
+            status: invoice.status,
+            invoice_number: invoice.invoice_number.unwrap_or_default(),
+        }))
+    }
+
     async fn import_instance(
         &self,
         request: Request<ImportInstanceRequest>,

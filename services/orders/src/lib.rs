@@ -1,18 +1,23 @@
-//! The orders service. Owns schema `orders`: orders and the instances they
-//! provision.
+//! The orders service. Owns schema `orders`: orders, the instances they
+//! provision, and invoices (renewals, overdue handling, tax; see [`billing`]).
 //!
-//! Serves `rustbill.order.OrderService`, `rustbill.instance.InstanceService`
+//! Serves `rustbill.order.OrderService`, `rustbill.billing.BillingService`,
+//! `rustbill.instance.InstanceService`
 //! and the internal `rustbill.internal.orders.OrdersInternalService`. Prices
 //! come from the catalog and the provider's spec template; payments start
 //! through payments' internal RPC; provider scripts run in the plugins
 //! service. The pipeline create → pay → provision → notify runs on the
 //! outbox (see [`consumer`]); unpaid orders time out (see [`timeouts`]).
 
+pub mod billing;
+pub mod billing_service;
 pub mod clients;
 pub mod consumer;
+pub mod document;
 pub mod events;
 pub mod instance_service;
 pub mod internal;
+pub mod invoices;
 pub mod order_service;
 pub mod pricing;
 pub mod status;
@@ -23,6 +28,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustbill_proto::billing::billing_service_server::BillingServiceServer;
 use rustbill_proto::instance::instance_service_server::InstanceServiceServer;
 use rustbill_proto::internal::orders::orders_internal_service_server::OrdersInternalServiceServer;
 use rustbill_proto::order::order_service_server::OrderServiceServer;
@@ -39,6 +45,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 pub const SERVICE_NAMES: &[&str] = &[
     "rustbill.order.OrderService",
+    "rustbill.billing.BillingService",
     "rustbill.instance.InstanceService",
     "rustbill.internal.orders.OrdersInternalService",
 ];
@@ -69,6 +76,10 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
     rustbill_shared::grpc::service_server()
         .add_service(health_service)
         .add_service(OrderServiceServer::with_interceptor(order_service::Orders::new(state.clone()), verifier.clone()))
+        .add_service(BillingServiceServer::with_interceptor(
+            billing_service::Billing::new(state.clone()),
+            verifier.clone(),
+        ))
         .add_service(InstanceServiceServer::with_interceptor(
             instance_service::Instances::new(state.clone()),
             verifier.clone(),
@@ -122,6 +133,7 @@ pub async fn serve(
         Duration::from_secs(config.orders.timeout_scan_interval_secs.max(1)),
         stop.clone(),
     )));
+    workers.push(tokio::spawn(billing::run_loop(database.clone(), state.clone(), stop.clone())));
     let served = rustbill_shared::grpc::serve_router(router(state), listener, shutdown).await;
     // In-flight deliveries finish and the timeout role is released before
     // the instance leaves.

@@ -224,6 +224,7 @@ impl Orders {
                     description: order.product_name.clone(),
                     return_url: String::new(),
                     client_ip: caller.client_ip.clone(),
+                    invoice_id: String::new(),
                 },
             )
             .await?;

@@ -35,12 +35,15 @@ pub struct OrderRow {
     pub paid_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The paid service period (set when the order becomes active).
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
 }
 
 pub const ORDER_COLUMNS: &str = "id, customer_id, product_id, product_name, provider_interface_id,
     provider_instance_id, server_spec, status, amount, currency, billing_cycle, gateway_interface_id,
     gateway_payment_id, payment_id, paid_amount, instance_id, customer_email, notes, cancel_reason, paid_at,
-    created_at, updated_at";
+    created_at, updated_at, period_start, period_end";
 
 /// ServerSpec <-> JSON column.
 pub fn spec_to_json(spec: &ServerSpec) -> serde_json::Value {

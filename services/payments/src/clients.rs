@@ -5,7 +5,9 @@ use rust_decimal::Decimal;
 use rustbill_proto::internal::customers::GetCustomerRequest;
 use rustbill_proto::internal::customers::customer_directory_service_client::CustomerDirectoryServiceClient;
 use rustbill_proto::internal::orders::orders_internal_service_client::OrdersInternalServiceClient;
-use rustbill_proto::internal::orders::{GetPayableOrderRequest, PayableOrder};
+use rustbill_proto::internal::orders::{
+    GetPayableInvoiceRequest, GetPayableOrderRequest, PayableInvoice, PayableOrder,
+};
 use rustbill_proto::internal::plugins::plugin_runtime_service_client::PluginRuntimeServiceClient;
 use rustbill_proto::internal::plugins::{
     CreatePaymentCall, HandleCallbackCall, PaymentCreated, PaymentUpdate, QueryPaymentCall, RefundCall,
@@ -63,6 +65,17 @@ impl Clients {
         let mut client = OrdersInternalServiceClient::new(self.orders.channel()?);
         Ok(client
             .get_payable_order(self.orders.request(caller, GetPayableOrderRequest { order_id: order_id.to_string() }))
+            .await
+            .map_err(|status| self.orders.forwarded(status))?
+            .into_inner())
+    }
+
+    pub async fn payable_invoice(&self, caller: &Caller, invoice_id: Uuid) -> AppResult<PayableInvoice> {
+        let mut client = OrdersInternalServiceClient::new(self.orders.channel()?);
+        Ok(client
+            .get_payable_invoice(
+                self.orders.request(caller, GetPayableInvoiceRequest { invoice_id: invoice_id.to_string() }),
+            )
             .await
             .map_err(|status| self.orders.forwarded(status))?
             .into_inner())

@@ -31,7 +31,19 @@ pub struct Payments {
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose {
     Order(Uuid),
+    Invoice(Uuid),
     Recharge,
+}
+
+impl Purpose {
+    /// (purpose, order_id, invoice_id) as stored.
+    fn columns(self) -> (&'static str, Option<Uuid>, Option<Uuid>) {
+        match self {
+            Purpose::Order(order_id) => ("order", Some(order_id), None),
+            Purpose::Invoice(invoice_id) => ("invoice", None, Some(invoice_id)),
+            Purpose::Recharge => ("recharge", None, None),
+        }
+    }
 }
 
 /// A payment to start.
@@ -117,10 +129,10 @@ impl Payments {
             return Err(AppError::invalid_field("amount", "must be positive"));
         }
         if new.gateway == BALANCE_GATEWAY {
-            let Purpose::Order(order_id) = new.purpose else {
+            if matches!(new.purpose, Purpose::Recharge) {
                 return Err(AppError::invalid_field("gateway_interface_id", "a recharge needs a payment gateway"));
-            };
-            let payment = self.pay_from_balance(caller, &new, order_id).await?;
+            }
+            let payment = self.pay_from_balance(caller, &new).await?;
             return Ok(Started {
                 payment,
                 payment_url: String::new(),
@@ -129,16 +141,14 @@ impl Payments {
             });
         }
         let gateway = parse_id("gateway_interface_id", &new.gateway)?;
-        let (purpose, order_id) = match new.purpose {
-            Purpose::Order(order_id) => ("order", Some(order_id)),
-            Purpose::Recharge => ("recharge", None),
-        };
+        let (purpose, order_id, invoice_id) = new.purpose.columns();
         let id = Uuid::now_v7();
         // Committed before the gateway is asked, so a notification that
         // arrives before this call returns finds the payment.
         let payment: PaymentRow = sqlx::query_as(AssertSqlSafe(format!(
-            "insert into payments (id, customer_id, purpose, order_id, amount, currency, gateway_interface_id, description)
-             values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
+            "insert into payments (id, customer_id, purpose, order_id, invoice_id, amount, currency, gateway_interface_id,
+                                   description)
+             values ($1, $2, $3, $4, $9, $5, $6, $7, $8) returning {COLUMNS}"
         )))
         .bind(id)
         .bind(new.customer_id)
@@ -148,6 +158,7 @@ impl Payments {
         .bind(&new.currency)
         .bind(gateway.to_string())
         .bind(&new.description)
+        .bind(invoice_id)
         .fetch_one(&self.pool)
         .await?;
         let call = CreatePaymentCall {
@@ -198,10 +209,11 @@ impl Payments {
         }
     }
 
-    /// Pays an order from the balance: the account row is locked, the
-    /// credit limit respected, and the ledger row, the payment and its
-    /// event commit together.
-    async fn pay_from_balance(&self, caller: &Caller, new: &NewPayment, order_id: Uuid) -> AppResult<PaymentRow> {
+    /// Pays an order or an invoice from the balance: the account row is
+    /// locked, the credit limit respected, and the ledger row, the payment
+    /// and its event commit together.
+    async fn pay_from_balance(&self, caller: &Caller, new: &NewPayment) -> AppResult<PaymentRow> {
+        let (purpose, order_id, invoice_id) = new.purpose.columns();
         let customer = self.clients.customer(caller, new.customer_id).await?;
         if !customer.is_active {
             return Err(AppError::FailedPrecondition("the customer account is disabled".into()));
@@ -209,25 +221,28 @@ impl Payments {
         let mut transaction = self.pool.begin().await?;
         ledger::lock_account(&mut transaction, new.customer_id, &new.currency).await?;
         let paid: bool = sqlx::query_scalar(
-            "select exists (select 1 from payments where customer_id = $1 and order_id = $2
-                              and status in ('success', 'refunded'))",
+            "select exists (select 1 from payments where customer_id = $1
+                              and (order_id = $2 or invoice_id = $3) and status in ('success', 'refunded'))",
         )
         .bind(new.customer_id)
         .bind(order_id)
+        .bind(invoice_id)
         .fetch_one(&mut *transaction)
         .await?;
         if paid {
-            return Err(AppError::FailedPrecondition("the order is already paid".into()));
+            return Err(AppError::FailedPrecondition(format!("the {purpose} is already paid")));
         }
         let id = Uuid::now_v7();
         let payment: PaymentRow = sqlx::query_as(AssertSqlSafe(format!(
-            "insert into payments (id, customer_id, purpose, order_id, amount, currency, gateway_interface_id,
+            "insert into payments (id, customer_id, purpose, order_id, invoice_id, amount, currency, gateway_interface_id,
                                    gateway_payment_id, gateway_tx_id, status, description, paid_at)
-             values ($1, $2, 'order', $3, $4, $5, 'balance', $6, $6, 'success', $7, now()) returning {COLUMNS}"
+             values ($1, $2, $3, $4, $5, $6, $7, 'balance', $8, $8, 'success', $9, now()) returning {COLUMNS}"
         )))
         .bind(id)
         .bind(new.customer_id)
+        .bind(purpose)
         .bind(order_id)
+        .bind(invoice_id)
         .bind(new.amount)
         .bind(&new.currency)
         .bind(id.to_string())
@@ -251,7 +266,7 @@ impl Payments {
             &mut transaction,
             caller,
             events::PAYMENT_SUCCEEDED,
-            order_id,
+            payment.aggregate_id(),
             new.customer_id,
             payment_succeeded_payload(&payment),
         )

@@ -32,7 +32,11 @@ impl PaymentsInternalService for Internal {
             return Err(AppError::permission_denied("internal RPC").into());
         }
         let request = request.into_inner();
-        let order_id = parse_id("order_id", &request.order_id)?;
+        let purpose = match (request.order_id.trim(), request.invoice_id.trim()) {
+            (order, "") => Purpose::Order(parse_id("order_id", order)?),
+            ("", invoice) => Purpose::Invoice(parse_id("invoice_id", invoice)?),
+            _ => return Err(AppError::invalid("give either order_id or invoice_id").into()),
+        };
         let customer_id = parse_id("customer_id", &request.customer_id)?;
         let amount = Money::parse_field("amount", &request.amount)?.as_decimal();
         let gateway = request.gateway_interface_id.trim();
@@ -45,7 +49,7 @@ impl PaymentsInternalService for Internal {
                 &caller,
                 NewPayment {
                     customer_id,
-                    purpose: Purpose::Order(order_id),
+                    purpose,
                     amount,
                     currency: request.currency.clone(),
                     gateway: gateway.to_string(),

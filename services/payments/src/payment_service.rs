@@ -65,38 +65,44 @@ impl PaymentApi {
         if gateway.is_empty() {
             return Err(AppError::invalid_field("gateway_interface_id", "required"));
         }
-        let order_id = match (order_id, invoice_id) {
-            (Some(order_id), None) => order_id,
-            (None, Some(_)) => {
-                return Err(AppError::Unimplemented(
-                    "paying invoices arrives with the billing service; pay the order instead".into(),
-                ));
+        let (customer_id, purpose, amount, currency, description) = match (order_id, invoice_id) {
+            (Some(order_id), None) => {
+                let order = self.payments.clients.payable_order(caller, order_id).await?;
+                if order.status != "pending" {
+                    return Err(AppError::invalid(format!("the order cannot be paid (it is {})", order.status)));
+                }
+                let customer_id = parse_id("customer_id", &order.customer_id)?;
+                (customer_id, Purpose::Order(order_id), order.amount, order.currency, order.product_name)
+            }
+            (None, Some(invoice_id)) => {
+                let invoice = self.payments.clients.payable_invoice(caller, invoice_id).await?;
+                if invoice.status != "issued" && invoice.status != "overdue" {
+                    return Err(AppError::invalid(format!("the invoice cannot be paid (it is {})", invoice.status)));
+                }
+                let customer_id = parse_id("customer_id", &invoice.customer_id)?;
+                let description = format!("invoice {}", invoice.invoice_number);
+                (customer_id, Purpose::Invoice(invoice_id), invoice.amount, invoice.currency, description)
             }
             (Some(_), Some(_)) => return Err(AppError::invalid("give either order_id or invoice_id, not both")),
             (None, None) => return Err(AppError::invalid_field("order_id", "order_id or invoice_id is required")),
         };
-        let order = self.payments.clients.payable_order(caller, order_id).await?;
-        let customer_id = parse_id("customer_id", &order.customer_id)?;
         if let Some(scope) = customer_scope
             && scope != customer_id
         {
-            return Err(AppError::not_found("order not found"));
+            return Err(AppError::not_found("not found"));
         }
-        if order.status != "pending" {
-            return Err(AppError::invalid(format!("the order cannot be paid (it is {})", order.status)));
-        }
-        let amount = Money::parse_field("amount", &order.amount)?.as_decimal();
+        let amount = Money::parse_field("amount", &amount)?.as_decimal();
         let started = self
             .payments
             .start(
                 caller,
                 NewPayment {
                     customer_id,
-                    purpose: Purpose::Order(order_id),
+                    purpose,
                     amount,
-                    currency: order.currency.clone(),
+                    currency,
                     gateway: gateway.to_string(),
-                    description: order.product_name.clone(),
+                    description,
                     return_url: request.return_url.clone(),
                 },
             )

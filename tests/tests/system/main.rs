@@ -3,6 +3,7 @@
 
 mod authorization;
 mod bad_input;
+mod billing;
 mod catalog;
 mod identity_flows;
 mod identity_rules;

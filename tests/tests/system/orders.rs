@@ -32,25 +32,31 @@ const PROVIDER: &str = include_str!("../../fixtures/plugins/provider-demo.rn");
 const YIPAY: &str = include_str!("../../../plugins/gateway-yipay.rn");
 
 /// How long the pipeline may take to settle an order.
-const SETTLE: Duration = Duration::from_secs(30);
+pub(crate) const SETTLE: Duration = Duration::from_secs(30);
 
-struct Shop {
-    server: TestServer,
-    _plugins: tempfile::TempDir,
-    admin: String,
-    channel: Channel,
-    provider: String,
-    product: ProductInfo,
-    epay: Option<(EpayServer, String)>,
+pub(crate) struct Shop {
+    pub(crate) server: TestServer,
+    pub(crate) _plugins: tempfile::TempDir,
+    pub(crate) admin: String,
+    pub(crate) channel: Channel,
+    pub(crate) provider: String,
+    pub(crate) product: ProductInfo,
+    pub(crate) epay: Option<(EpayServer, String)>,
 }
 
 impl Shop {
     /// A server with the demo provider (its config extended by
     /// `provider_config`), a 10.00/month product, and optionally the epay
     /// gateway against a local epay server.
-    async fn open(provider_config: &str, with_epay: bool) -> Self {
+    pub(crate) async fn open(provider_config: &str, with_epay: bool) -> Self {
+        Self::open_with(provider_config, with_epay, &[]).await
+    }
+
+    /// [`Shop::open`] with more server settings (`RUSTBILL_…`).
+    pub(crate) async fn open_with(provider_config: &str, with_epay: bool, settings: &[(&str, &str)]) -> Self {
         let (server, plugins) =
-            flows::server_with_plugins(&[("provider-demo.rn", PROVIDER), ("gateway-yipay.rn", YIPAY)]).await;
+            flows::server_with_plugins_and(&[("provider-demo.rn", PROVIDER), ("gateway-yipay.rn", YIPAY)], settings)
+                .await;
         let admin = flows::bootstrap_admin(&server).await;
         let config = format!(r#"{{"api_url":"https://demo.example","base_price":"8.00"{provider_config}}}"#);
         let provider = flows::enabled_interface(&server, &admin, "demo", "Demo", &config).await;
@@ -91,35 +97,35 @@ impl Shop {
         Self { server, _plugins: plugins, admin, channel, provider, product, epay }
     }
 
-    fn orders(&self) -> OrderServiceClient<Channel> {
+    pub(crate) fn orders(&self) -> OrderServiceClient<Channel> {
         OrderServiceClient::new(self.channel.clone())
     }
 
-    fn balance(&self) -> BalanceServiceClient<Channel> {
+    pub(crate) fn balance(&self) -> BalanceServiceClient<Channel> {
         BalanceServiceClient::new(self.channel.clone())
     }
 
-    fn payments(&self) -> PaymentServiceClient<Channel> {
+    pub(crate) fn payments(&self) -> PaymentServiceClient<Channel> {
         PaymentServiceClient::new(self.channel.clone())
     }
 
-    fn instances(&self) -> InstanceServiceClient<Channel> {
+    pub(crate) fn instances(&self) -> InstanceServiceClient<Channel> {
         InstanceServiceClient::new(self.channel.clone())
     }
 
-    fn gateway(&self) -> &str {
+    pub(crate) fn gateway(&self) -> &str {
         &self.epay.as_ref().expect("epay configured").1
     }
 
-    fn epay(&self) -> &EpayServer {
+    pub(crate) fn epay(&self) -> &EpayServer {
         &self.epay.as_ref().expect("epay configured").0
     }
 
-    async fn customer(&self, name: &str) -> Customer {
+    pub(crate) async fn customer(&self, name: &str) -> Customer {
         flows::register_customer(&self.server, name).await
     }
 
-    async fn credit(&self, customer: &Customer, amount: &str) {
+    pub(crate) async fn credit(&self, customer: &Customer, amount: &str) {
         self.balance()
             .adjust_balance(session(
                 AdjustBalanceRequest {
@@ -133,7 +139,7 @@ impl Shop {
             .expect("adjust balance");
     }
 
-    fn order_request(&self, gateway: &str) -> CreateOrderRequest {
+    pub(crate) fn order_request(&self, gateway: &str) -> CreateOrderRequest {
         CreateOrderRequest {
             product_id: self.product.id.clone(),
             currency: "CNY".into(),
@@ -147,14 +153,14 @@ impl Shop {
         }
     }
 
-    async fn order(&self, customer: &Customer, gateway: &str) -> Result<CreateOrderResponse, tonic::Status> {
+    pub(crate) async fn order(&self, customer: &Customer, gateway: &str) -> Result<CreateOrderResponse, tonic::Status> {
         self.orders()
             .create_order(bearer(self.order_request(gateway), &customer.access_token))
             .await
             .map(tonic::Response::into_inner)
     }
 
-    async fn get_order(&self, id: &str) -> OrderInfo {
+    pub(crate) async fn get_order(&self, id: &str) -> OrderInfo {
         self.orders()
             .get_order(session(GetOrderRequest { id: id.into() }, &self.admin))
             .await
@@ -165,7 +171,7 @@ impl Shop {
     }
 
     /// Waits until the order reaches `status` (failing on another final one).
-    async fn settled(&self, id: &str, status: &str) -> OrderInfo {
+    pub(crate) async fn settled(&self, id: &str, status: &str) -> OrderInfo {
         let deadline = tokio::time::Instant::now() + SETTLE;
         loop {
             let order = self.get_order(id).await;
@@ -182,7 +188,7 @@ impl Shop {
         }
     }
 
-    async fn balance_of(&self, customer: &Customer) -> Decimal {
+    pub(crate) async fn balance_of(&self, customer: &Customer) -> Decimal {
         let balance = self
             .balance()
             .get_balance(bearer(GetBalanceRequest::default(), &customer.access_token))
@@ -193,7 +199,7 @@ impl Shop {
     }
 
     /// The customer's ledger, newest first.
-    async fn ledger(&self, customer: &Customer) -> Vec<BalanceTransactionInfo> {
+    pub(crate) async fn ledger(&self, customer: &Customer) -> Vec<BalanceTransactionInfo> {
         self.balance()
             .list_balance_transactions(bearer(
                 ListBalanceTransactionsRequest {
@@ -209,7 +215,7 @@ impl Shop {
     }
 
     /// The ledger sums to the balance, and each row's before + amount = after.
-    async fn assert_ledger_balances(&self, customer: &Customer) -> Vec<BalanceTransactionInfo> {
+    pub(crate) async fn assert_ledger_balances(&self, customer: &Customer) -> Vec<BalanceTransactionInfo> {
         let ledger = self.ledger(customer).await;
         let money = |text: &str| Decimal::from_str(text).expect("decimal");
         let sum: Decimal = ledger.iter().map(|row| money(&row.amount)).sum();
@@ -222,7 +228,7 @@ impl Shop {
 
     /// Sends the epay notification for `payment_id` to the edge's callback
     /// URL; returns the HTTP status and body.
-    async fn notify(&self, query: &str) -> (u16, String) {
+    pub(crate) async fn notify(&self, query: &str) -> (u16, String) {
         let url = format!("{}/callback/{}?{query}", self.server.edge, self.gateway());
         let response = reqwest::Client::new().get(url).send().await.expect("callback request");
         let status = response.status().as_u16();
@@ -231,13 +237,13 @@ impl Shop {
 
     /// The customer follows the payment URL (the epay server opens the
     /// order) and pays; returns the notification epay would send.
-    async fn pay_at_epay(&self, payment_url: &str, payment_id: &str) -> String {
+    pub(crate) async fn pay_at_epay(&self, payment_url: &str, payment_id: &str) -> String {
         let opened = reqwest::Client::new().get(payment_url).send().await.expect("open the payment page");
         assert!(opened.status().is_success(), "epay refused the payment URL: {}", opened.status());
         self.epay().pay(payment_id)
     }
 
-    async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         let pool = self.server.pool().await;
         let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&pool).await.expect(sql);
         pool.close().await;
