@@ -29,7 +29,7 @@ build:
 	$(CARGO) build --workspace
 
 release:
-	$(CARGO) build --release -p rustbill-server -p rustbill-edge -p rustbill-identity -p rustbill-payments -p rustbill-plugins -p rustbill-catalog -p rustbill-orders
+	$(CARGO) build --release -p rustbill-server -p rustbill-edge -p rustbill-identity -p rustbill-payments -p rustbill-plugins -p rustbill-catalog -p rustbill-orders -p rustbill-notify
 
 lint: deps-test fmt clippy
 	$(TARGET_DIR)/tools/node_modules/.bin/buf lint

@@ -53,6 +53,11 @@ select create_reference_table('catalog.product_groups');
 select create_reference_table('catalog.products');
 select create_reference_table('catalog.operation_logs');
 
+-- notify: the delivery log stays a local table on the coordinator, like the
+-- bus: it is claimed with FOR UPDATE SKIP LOCKED by the delivery workers,
+-- written in the bus consumer's transaction, and purged like the bus.
+select create_reference_table('notify.operation_logs');
+
 -- Note: identity keeps `updated_at` with row triggers; Citus runs triggers
 -- on reference and distributed tables only with
 --   alter database rustbill set citus.enable_unsafe_triggers = on;

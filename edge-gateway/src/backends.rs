@@ -281,16 +281,16 @@ mod tests {
     fn backends_come_from_config_and_builders() {
         let mut config = Config::default();
         let backends = Backends::from_config(&config);
-        // By default only the services that ship a binary are deployed.
+        // By default every service is deployed on its local port.
         assert_eq!(backends.url(Backend::Identity), Some("http://127.0.0.1:50061"));
         assert_eq!(backends.url(Backend::Payments), Some("http://127.0.0.1:50064"));
         assert_eq!(backends.url(Backend::Catalog), Some("http://127.0.0.1:50062"));
         assert_eq!(backends.url(Backend::Plugins), Some("http://127.0.0.1:50065"));
         assert_eq!(backends.url(Backend::Orders), Some("http://127.0.0.1:50063"));
-        assert_eq!(backends.url(Backend::Notify), None);
-        assert_eq!(backends.iter().count(), 5);
-        config.services.notify.url = "http://127.0.0.1:50066".into();
-        assert_eq!(Backends::from_config(&config).url(Backend::Notify), Some("http://127.0.0.1:50066"));
+        assert_eq!(backends.url(Backend::Notify), Some("http://127.0.0.1:50066"));
+        assert_eq!(backends.iter().count(), 6);
+        config.services.notify.url = String::new();
+        assert_eq!(Backends::from_config(&config).url(Backend::Notify), None, "an empty url: not deployed");
         let custom = Backends::default().with(Backend::Identity, "http://127.0.0.1:1");
         assert_eq!(custom.url(Backend::Identity), Some("http://127.0.0.1:1"));
         assert_eq!(custom.url(Backend::Catalog), None);

@@ -31,6 +31,7 @@ pub struct Server {
     pub plugins_addr: SocketAddr,
     pub catalog_addr: SocketAddr,
     pub orders_addr: SocketAddr,
+    pub notify_addr: SocketAddr,
     shutdown: CancellationToken,
     /// Cancelled by IntegrationService.RestartServer.
     restart: CancellationToken,
@@ -86,17 +87,20 @@ impl Server {
         let plugins_db = rustbill_plugins::prepare(&config, url).await?;
         let catalog_db = rustbill_catalog::prepare(&config, url).await?;
         let orders_db = rustbill_orders::prepare(&config, url).await?;
+        let notify_db = rustbill_notify::prepare(&config, url).await?;
 
         let (identity_listener, identity_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (payments_listener, payments_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (plugins_listener, plugins_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (catalog_listener, catalog_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let (orders_listener, orders_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let (notify_listener, notify_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         config.services.identity.url = format!("http://{identity_addr}");
         config.services.payments.url = format!("http://{payments_addr}");
         config.services.plugins.url = format!("http://{plugins_addr}");
         config.services.catalog.url = format!("http://{catalog_addr}");
         config.services.orders.url = format!("http://{orders_addr}");
+        config.services.notify.url = format!("http://{notify_addr}");
         let edge_bind: SocketAddr = tokio::net::lookup_host(config.edge_addr())
             .await
             .with_context(|| format!("cannot resolve {}", config.edge_addr()))?
@@ -149,6 +153,13 @@ impl Server {
             });
         }
         {
+            let (config, database, token) = (config.clone(), notify_db.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                let result = rustbill_notify::serve(config, database, notify_listener, token.cancelled_owned()).await;
+                ("notify", result)
+            });
+        }
+        {
             let edge = rustbill_edge::Edge::new(
                 &config,
                 // Only the services this binary runs; the others answer
@@ -158,7 +169,8 @@ impl Server {
                     .with(rustbill_edge::Backend::Payments, config.services.payments.url.clone())
                     .with(rustbill_edge::Backend::Plugins, config.services.plugins.url.clone())
                     .with(rustbill_edge::Backend::Catalog, config.services.catalog.url.clone())
-                    .with(rustbill_edge::Backend::Orders, config.services.orders.url.clone()),
+                    .with(rustbill_edge::Backend::Orders, config.services.orders.url.clone())
+                    .with(rustbill_edge::Backend::Notify, config.services.notify.url.clone()),
             )?;
             let token = shutdown.clone();
             tasks.spawn(async move { ("edge", edge.serve(edge_listener, token.cancelled_owned()).await) });
@@ -170,10 +182,11 @@ impl Server {
             plugins_addr,
             catalog_addr,
             orders_addr,
+            notify_addr,
             shutdown,
             restart,
             tasks,
-            databases: vec![identity_db, payments_db, plugins_db, catalog_db, orders_db],
+            databases: vec![identity_db, payments_db, plugins_db, catalog_db, orders_db, notify_db],
             embedded,
         })
     }

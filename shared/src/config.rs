@@ -37,6 +37,7 @@ pub struct Config {
     pub orders: OrdersConfig,
     pub billing: BillingConfig,
     pub payments: PaymentsConfig,
+    pub notify: NotifyConfig,
     pub services: ServicesConfig,
 }
 
@@ -319,6 +320,22 @@ impl Default for BillingConfig {
     }
 }
 
+/// `[notify]`: delivery of system events to notification channels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifyConfig {
+    /// Attempts per delivery before it is parked.
+    pub max_attempts: u32,
+    /// First retry delay in seconds, doubled each attempt (at most 1 h).
+    pub retry_base_secs: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self { max_attempts: 5, retry_base_secs: 30 }
+    }
+}
+
 /// `[payments]`: payments, refunds and balances.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -420,12 +437,6 @@ impl ServiceEndpoint {
     fn local(port: u16) -> Self {
         Self { listen: SocketAddr::from(([127, 0, 0, 1], port)), url: format!("http://127.0.0.1:{port}") }
     }
-
-    /// A service that ships no binary yet: the edge neither routes to it
-    /// nor waits for it in `/ready` until a URL is configured.
-    fn not_deployed(port: u16) -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], port)), url: String::new() }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -447,7 +458,7 @@ impl Default for ServicesConfig {
             orders: ServiceEndpoint::local(50063),
             payments: ServiceEndpoint::local(50064),
             plugins: ServiceEndpoint::local(50065),
-            notify: ServiceEndpoint::not_deployed(50066),
+            notify: ServiceEndpoint::local(50066),
         }
     }
 }

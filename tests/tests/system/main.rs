@@ -8,6 +8,7 @@ mod catalog;
 mod identity_flows;
 mod identity_rules;
 mod microservices;
+mod notify;
 mod orders;
 mod plugins;
 mod provider_rustbill;
@@ -20,6 +21,9 @@ mod tracing;
 #[allow(dead_code)]
 #[path = "../../../services/plugins/tests/plugins/support/http_server.rs"]
 mod http_server;
+#[allow(dead_code)]
+#[path = "../../../services/plugins/tests/plugins/support/smtp_server.rs"]
+mod smtp_server;
 mod support {
     pub(crate) use super::http_server;
 }

@@ -1,6 +1,7 @@
 //! The microservice run mode: `rustbill-identity`, `rustbill-payments`,
-//! `rustbill-plugins`, `rustbill-catalog`, `rustbill-orders` and
-//! `rustbill-edge` as six separate processes on one database, each
+//! `rustbill-plugins`, `rustbill-catalog`, `rustbill-orders`,
+//! `rustbill-notify` and `rustbill-edge` as seven separate processes on one
+//! database, each
 //! configured only by environment variables, called through the edge; an
 //! order goes through the whole pipeline across them.
 
@@ -64,14 +65,14 @@ impl Deployment {
         let database = TestDb::new().await.unwrap();
         let workdir = tempfile::tempdir().unwrap();
         let mut ports = Vec::new();
-        while ports.len() < 6 {
+        while ports.len() < 7 {
             let port = free_port();
             if !ports.contains(&port) {
                 ports.push(port);
             }
         }
-        let (identity_port, payments_port, edge_port, plugins_port, catalog_port, orders_port) =
-            (ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]);
+        let (identity_port, payments_port, edge_port, plugins_port, catalog_port, orders_port, notify_port) =
+            (ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6]);
         // The bundled plugins plus the demo provider the pipeline runs on.
         let plugins_dir = workdir.path().join("plugins");
         std::fs::create_dir(&plugins_dir).unwrap();
@@ -99,6 +100,8 @@ impl Deployment {
             ("RUSTBILL_SERVICES__CATALOG__URL", format!("http://127.0.0.1:{catalog_port}")),
             ("RUSTBILL_SERVICES__ORDERS__LISTEN", format!("127.0.0.1:{orders_port}")),
             ("RUSTBILL_SERVICES__ORDERS__URL", format!("http://127.0.0.1:{orders_port}")),
+            ("RUSTBILL_SERVICES__NOTIFY__LISTEN", format!("127.0.0.1:{notify_port}")),
+            ("RUSTBILL_SERVICES__NOTIFY__URL", format!("http://127.0.0.1:{notify_port}")),
             ("RUSTBILL_PLUGINS__PLUGINS_DIR", plugins_dir.display().to_string()),
             ("RUSTBILL_SERVER__PORT", edge_port.to_string()),
             ("RUSTBILL_RATE_LIMIT__ENABLED", "false".to_string()),
@@ -114,6 +117,7 @@ impl Deployment {
             "rustbill-plugins",
             "rustbill-catalog",
             "rustbill-orders",
+            "rustbill-notify",
             "rustbill-edge",
         ] {
             let log = workdir.path().join(format!("{name}.log"));
@@ -214,7 +218,7 @@ impl Deployment {
 }
 
 #[tokio::test]
-async fn six_processes_on_one_database_serve_through_the_edge() {
+async fn seven_processes_on_one_database_serve_through_the_edge() {
     let deployment = Deployment::start().await;
     let ready = deployment.wait_ready(200, None).await;
     assert_eq!(ready, "READY");
@@ -227,7 +231,7 @@ async fn six_processes_on_one_database_serve_through_the_edge() {
     let bus_files =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/migrations/bus")).unwrap().count();
     assert_eq!(bus_versions.len(), bus_files, "every bus migration applied once: {bus_versions:?}");
-    for schema in ["identity", "payments", "plugins", "catalog", "orders"] {
+    for schema in ["identity", "payments", "plugins", "catalog", "orders", "notify"] {
         let migrated: bool = sqlx::query_scalar("select to_regclass($1) is not null")
             .bind(format!("{schema}._sqlx_migrations"))
             .fetch_one(&pool)

@@ -333,8 +333,14 @@ async fn reselling_from_an_upstream_rustbill() {
     let denied = answer(wrong.clone(), "rustbill.identity.IdentityService/GetMe", "").await.expect("an answer");
     assert_eq!(denied["code"], 16, "{denied}");
     assert_eq!(denied["response"], Json::Null);
-    let tickets = answer(config.clone(), "rustbill.ticket.TicketService/ListTickets", "{}").await.expect("an answer");
-    assert_eq!(tickets, json!({"code": 14, "message": "service notify is not available", "response": null}));
+    let missing = answer(
+        config.clone(),
+        "rustbill.order.OrderService/GetOrder",
+        r#"{"id": "0190b3a4-0000-7000-8000-0000000000aa"}"#,
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(missing, json!({"code": 5, "message": "order not found", "response": null}));
     // Malformed calls fail before anything is sent.
     let unknown = answer(config.clone(), "rustbill.identity.IdentityService/Nope", "{}").await.unwrap_err();
     assert_eq!(unknown.message, "grpc_web_call: rustbill.identity.IdentityService has no method Nope");

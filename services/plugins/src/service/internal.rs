@@ -341,6 +341,7 @@ impl Internal {
                     plugin_id: row.plugin_id,
                     display_name: row.display_name,
                     enabled: row.enabled,
+                    is_healthy: row.is_healthy,
                 })
                 .collect(),
         })
