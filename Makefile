@@ -44,11 +44,12 @@ check: fmt clippy test
 
 ## make bench: latency of Login and GetMe (edge vs direct), catalog listing,
 ## plugin compile times and warm gateway calls, orders paid from the balance
-## and the pipeline's end-to-end rate
+## and the pipeline's end-to-end rate, events delivered to a local webhook
 bench: deps
 	$(CARGO) run --release -p rustbill-bench --bin rustbill-bench
 	$(CARGO) run --release -p rustbill-bench --bin plugins
 	$(CARGO) run --release -p rustbill-bench --bin orders
+	$(CARGO) run --release -p rustbill-bench --bin notify
 
 ## remove the embedded database of `make run`
 clean-data:

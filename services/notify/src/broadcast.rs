@@ -27,6 +27,8 @@ pub const EVENTS: &[&str] = &[
     "instance.unsuspended",
     "instance.terminated",
     "identity.verification_code_issued",
+    "ticket_assigned",
+    "ticket_replied",
 ];
 
 /// Verification codes go only to e-mail channels (the code is for the

@@ -1,4 +1,5 @@
-//! The notify service. Owns schema `notify`: the delivery log.
+//! The notify service. Owns schema `notify`: the delivery log, tickets and
+//! their replies.
 //!
 //! System events from the outbox (orders, billing, instances, verification
 //! codes) are turned into messages (`templates`, zh-CN and en) and
@@ -6,19 +7,21 @@
 //! plugins service: the `notify.broadcast` consumer writes one delivery per
 //! channel and recipient, the delivery worker sends them with retries and
 //! parks what keeps failing (`sender`). Serves
-//! `rustbill.notification.NotificationService`. Tickets arrive with the
-//! rest of the notify issue.
+//! `rustbill.notification.NotificationService` and
+//! `rustbill.ticket.TicketService` (tickets and replies, see [`tickets`]).
 
 pub mod broadcast;
 pub mod channels;
 pub mod notification_service;
 pub mod sender;
 pub mod templates;
+pub mod tickets;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use rustbill_proto::notification::notification_service_server::NotificationServiceServer;
+use rustbill_proto::ticket::ticket_service_server::TicketServiceServer;
 use rustbill_shared::Config;
 use rustbill_shared::bus::{Consumer, ConsumerConfig};
 use rustbill_shared::db::{self, ServiceDb};
@@ -30,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 pub const SCHEMA: &str = "notify";
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-pub const SERVICE_NAMES: &[&str] = &["rustbill.notification.NotificationService"];
+pub const SERVICE_NAMES: &[&str] = &["rustbill.notification.NotificationService", "rustbill.ticket.TicketService"];
 
 /// Delivery workers per instance: a slow channel holds up one of them.
 const WORKERS: usize = 4;
@@ -47,7 +50,11 @@ pub fn router(config: &Arc<Config>, database: &ServiceDb) -> rustbill_shared::gr
         notification_service::Notifications { pool: database.pool.clone(), channels: channels::Channels::new(config) };
     rustbill_shared::grpc::service_server()
         .add_service(health_service)
-        .add_service(NotificationServiceServer::with_interceptor(service, verifier))
+        .add_service(NotificationServiceServer::with_interceptor(service, verifier.clone()))
+        .add_service(TicketServiceServer::with_interceptor(
+            tickets::Tickets::new(database.pool.clone(), config),
+            verifier,
+        ))
 }
 
 pub async fn serve(

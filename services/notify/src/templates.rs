@@ -102,6 +102,18 @@ pub fn message(event_type: &str, data: &Value) -> Option<(String, String)> {
                 field(data, "expires_at")
             ),
         ),
+        "ticket_assigned" => (
+            format!("工单已分配:{}", field(data, "title")),
+            format!("Ticket assigned: {}", field(data, "title")),
+            format!("工单「{}」({})的处理人已变更。", field(data, "title"), field(data, "ticket_id")),
+            format!("The assignee of ticket \"{}\" ({}) changed.", field(data, "title"), field(data, "ticket_id")),
+        ),
+        "ticket_replied" => (
+            format!("工单有新回复:{}", field(data, "title")),
+            format!("New reply: {}", field(data, "title")),
+            format!("您的工单「{}」有新回复:\n{}", field(data, "title"), field(data, "excerpt")),
+            format!("Your ticket \"{}\" has a new reply:\n{}", field(data, "title"), field(data, "excerpt")),
+        ),
         _ => return None,
     };
     Some((format!("{zh_title} / {en_title}"), format!("{zh}\n\n{en}")))
@@ -111,6 +123,14 @@ pub fn message(event_type: &str, data: &Value) -> Option<(String, String)> {
 /// address for new payments (spec NotificationService, system events).
 pub fn recipients(event_type: &str, data: &Value, admin_email: &str) -> Vec<String> {
     let mut found = Vec::new();
+    // Assignment: the old and new assignees, listed by the publisher.
+    if event_type == "ticket_assigned" {
+        return data
+            .get("recipients")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+    }
     let customer = match event_type {
         "identity.verification_code_issued" => field(data, "email"),
         _ => field(data, "customer_email"),

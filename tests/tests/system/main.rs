@@ -14,6 +14,7 @@ mod plugins;
 mod provider_rustbill;
 mod secrets;
 mod startup;
+mod tickets;
 mod tracing;
 
 /// Test servers shared with the plugins crate's tests: an HTTP server on

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 use rustbill_proto::internal::customers::customer_directory_service_server::CustomerDirectoryService;
-use rustbill_proto::internal::customers::{CustomerFacts, GetCustomerRequest};
+use rustbill_proto::internal::customers::{AdminUserFacts, CustomerFacts, GetAdminUserRequest, GetCustomerRequest};
 use rustbill_shared::ids::parse_id;
 use rustbill_shared::principal::{self, Principal};
 use rustbill_shared::{AppError, Money};
@@ -45,5 +45,21 @@ impl CustomerDirectoryService for Directory {
             credit_limit: Money::from_decimal(credit_limit).to_string(),
             is_active,
         }))
+    }
+
+    async fn get_admin_user(&self, request: Request<GetAdminUserRequest>) -> Result<Response<AdminUserFacts>, Status> {
+        if !matches!(principal::caller(&request)?.principal, Principal::Service { .. }) {
+            return Err(AppError::permission_denied("internal RPC").into());
+        }
+        let id = parse_id("user_id", &request.get_ref().user_id)?;
+        let row: Option<(Uuid, String, String, String, bool)> =
+            sqlx::query_as("select id, username, email, role, is_active from admin_users where id = $1")
+                .bind(id)
+                .fetch_optional(&self.state.pool)
+                .await
+                .map_err(AppError::from)?;
+        let (id, username, email, role, is_active) =
+            row.ok_or_else(|| AppError::not_found("user_id: no admin user has this id"))?;
+        Ok(Response::new(AdminUserFacts { user_id: id.to_string(), username, email, role, is_active }))
     }
 }
