@@ -46,7 +46,7 @@ fn retry(error: AppError) -> HandlerError {
 
 impl Broadcast {
     async fn run(&self, event: &Event, transaction: &mut Transaction<'static, Postgres>) -> Result<(), HandlerError> {
-        let Some((title, body)) = templates::message(&event.event_type, &event.payload) else {
+        let Some(built_in) = templates::message(&event.event_type, &event.payload) else {
             return Ok(());
         };
         let caller =
@@ -65,6 +65,10 @@ impl Broadcast {
             // chat) get the event once, addressed to its first recipient.
             let targets: Vec<String> =
                 if email { recipients.clone() } else { vec![recipients.first().cloned().unwrap_or_default()] };
+            // The channel's own template when it has one for this event.
+            let own = self.channels.templates(&caller, &channel.interface_id).await;
+            let (title, body) =
+                templates::from_channel(&own, &event.event_type, &event.payload).unwrap_or_else(|| built_in.clone());
             let channel_id = Uuid::parse_str(&channel.interface_id)
                 .map_err(|_| HandlerError::Poison(format!("bad channel id {}", channel.interface_id)))?;
             for recipient in targets {

@@ -62,6 +62,26 @@ impl Channels {
         Ok(if events.all { Accepts::All } else { Accepts::Only(events.events) })
     }
 
+    /// The channel's own templates (event type → {title, body}); empty when
+    /// it has none or they cannot be read (the built-in messages are used).
+    pub async fn templates(&self, caller: &Caller, interface_id: &str) -> serde_json::Map<String, serde_json::Value> {
+        let answer = match self.client() {
+            Ok(mut client) => client
+                .templates(self.plugins.request(caller, InterfaceCall { interface_id: interface_id.to_string() }))
+                .await
+                .map_err(|status| self.plugins.forwarded(status)),
+            Err(error) => Err(error),
+        };
+        match answer.map(|answer| serde_json::from_str::<serde_json::Value>(&answer.into_inner().templates_json)) {
+            Ok(Ok(serde_json::Value::Object(map))) => map,
+            Ok(_) => serde_json::Map::new(),
+            Err(error) => {
+                tracing::debug!(interface_id, %error, "no templates from the channel");
+                serde_json::Map::new()
+            }
+        }
+    }
+
     /// Sends one message; `Ok(false)` when the channel does not take the
     /// event type.
     pub async fn send(&self, caller: &Caller, call: SendNotificationCall) -> AppResult<bool> {

@@ -119,6 +119,50 @@ pub fn message(event_type: &str, data: &Value) -> Option<(String, String)> {
     Some((format!("{zh_title} / {en_title}"), format!("{zh}\n\n{en}")))
 }
 
+/// `{name}` placeholders of `template` filled from the event's data
+/// (strings and numbers; unknown names are left as they are).
+pub fn fill(template: &str, data: &Value) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if after[..close].chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && close > 0 => {
+                let name = &after[..close];
+                match data.get(name) {
+                    Some(Value::String(text)) => out.push_str(text),
+                    Some(Value::Number(number)) => out.push_str(&number.to_string()),
+                    _ => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The channel's template for `event_type` filled in, if it has one.
+pub fn from_channel(
+    templates: &serde_json::Map<String, Value>,
+    event_type: &str,
+    data: &Value,
+) -> Option<(String, String)> {
+    let template = templates.get(event_type)?;
+    let title = template.get("title").and_then(Value::as_str)?;
+    let body = template.get("body").and_then(Value::as_str).unwrap_or("");
+    Some((fill(title, data), fill(body, data)))
+}
+
 /// Who receives `event_type`: the customer's e-mail, plus the operators'
 /// address for new payments (spec NotificationService, system events).
 pub fn recipients(event_type: &str, data: &Value, admin_email: &str) -> Vec<String> {
@@ -172,6 +216,19 @@ mod tests {
         }
         assert!(message("catalog.product_changed", &data).is_none());
         assert!(message("identity.verification_code_issued", &data).unwrap().1.contains("123456"));
+    }
+
+    #[test]
+    fn channel_templates_fill_placeholders_from_the_data() {
+        let data = json!({"order_id": "o-9", "amount": "10.00", "count": 3});
+        assert_eq!(
+            fill("订单 {order_id}: {amount} ({count}) {missing} {not a name}", &data),
+            "订单 o-9: 10.00 (3) {missing} {not a name}"
+        );
+        let templates = json!({"order_paid": {"title": "Paid {order_id}", "body": "Amount {amount}"}});
+        let map = templates.as_object().unwrap();
+        assert_eq!(from_channel(map, "order_paid", &data), Some(("Paid o-9".to_string(), "Amount 10.00".to_string())));
+        assert_eq!(from_channel(map, "order_provisioned", &data), None);
     }
 
     #[test]

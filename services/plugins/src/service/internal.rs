@@ -421,6 +421,24 @@ impl PluginRuntimeService for Internal {
         serve!(request, |call| self.supported_events(call).await)
     }
 
+    async fn templates(&self, request: Request<InterfaceCall>) -> Result<Response<TemplatesResult>, Status> {
+        serve!(request, |call| {
+            let row = self.runtime().usable("interface_id", &call.interface_id, NOTIFIER).await?;
+            let value = self
+                .runtime()
+                .call_typed(&row, "templates", json!({}), |raw| match raw {
+                    crate::engine::RawReturn::Value(Json::Object(map)) => Ok(Json::Object(map)),
+                    crate::engine::RawReturn::Value(Json::String(text)) => match serde_json::from_str::<Json>(&text) {
+                        Ok(Json::Object(map)) => Ok(Json::Object(map)),
+                        _ => Err(crate::engine::output::PluginFailure::bad_return("templates() must return an object")),
+                    },
+                    _ => Err(crate::engine::output::PluginFailure::bad_return("templates() must return an object")),
+                })
+                .await?;
+            Ok(TemplatesResult { templates_json: value.to_string() })
+        })
+    }
+
     async fn spec_template(&self, request: Request<InterfaceCall>) -> Result<Response<SpecTemplateResult>, Status> {
         serve!(request, |call| {
             let row = self.provider(&call.interface_id).await?;
