@@ -8,81 +8,12 @@
 //! `BENCH_CONCURRENCY` (default 8). Uses `DATABASE_URL` or a throwaway
 //! PostgreSQL from the system's binaries.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
+use rustbill_bench::{ADMIN_PASSWORD, env_number, measure, server_config};
 use rustbill_proto::identity::identity_service_client::IdentityServiceClient;
 use rustbill_proto::identity::{GetMeRequest, LoginRequest};
-use rustbill_shared::Config;
 use rustbill_shared::principal::{Caller, InternalSigner, Principal};
 use rustbill_shared::testkit::TestDb;
-use secrecy::SecretString;
 use tonic::transport::Channel;
-
-const ADMIN_PASSWORD: &str = "bench-admin-password-1";
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
-}
-
-struct Stats {
-    name: String,
-    samples: Vec<Duration>,
-    wall: Duration,
-}
-
-impl Stats {
-    fn percentile(&self, fraction: f64) -> Duration {
-        let mut sorted = self.samples.clone();
-        sorted.sort();
-        let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-        sorted.get(index).copied().unwrap_or_default()
-    }
-
-    fn print(&self) {
-        println!(
-            "{:<34} n={:<6} p50={:>9.3} ms  p99={:>9.3} ms  throughput={:>9.1} req/s",
-            self.name,
-            self.samples.len(),
-            self.percentile(0.50).as_secs_f64() * 1e3,
-            self.percentile(0.99).as_secs_f64() * 1e3,
-            self.samples.len() as f64 / self.wall.as_secs_f64(),
-        );
-    }
-}
-
-/// Runs `total` calls of `call` with `concurrency` workers.
-async fn measure<F, Fut>(name: &str, total: usize, concurrency: usize, call: F) -> anyhow::Result<Stats>
-where
-    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = anyhow::Result<()>> + Send,
-{
-    // Warm up connections and caches.
-    for index in 0..concurrency.min(total) {
-        call(index).await?;
-    }
-    let started = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for worker in 0..concurrency {
-        let call = call.clone();
-        workers.spawn(async move {
-            let mut samples = Vec::new();
-            let mut index = worker;
-            while index < total {
-                let begin = Instant::now();
-                call(index).await?;
-                samples.push(begin.elapsed());
-                index += concurrency;
-            }
-            Ok::<_, anyhow::Error>(samples)
-        });
-    }
-    let mut samples = Vec::with_capacity(total);
-    while let Some(joined) = workers.join_next().await {
-        samples.extend(joined??);
-    }
-    Ok(Stats { name: name.to_string(), samples, wall: started.elapsed() })
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -91,13 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = env_number("BENCH_CONCURRENCY", 8).max(1);
 
     let database = TestDb::new().await?;
-    let mut config = Config::default();
-    config.db.url = Some(SecretString::from(database.url().to_string()));
-    config.jwt.secret = Some(SecretString::from("bench-jwt-secret-0123456789abcdef-0123456789"));
-    config.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
-    config.server.port = 0;
-    config.rate_limit.enabled = false;
-    config.server.max_concurrency = 256;
+    let config = server_config(database.url(), None);
     let internal_secret = config.internal_secret();
     let server = rustbill_server::Server::start(config).await?;
     let edge = Channel::from_shared(format!("http://{}", server.edge_addr))?.connect().await?;

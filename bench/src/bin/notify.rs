@@ -11,29 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rustbill_proto::identity::LoginRequest;
-use rustbill_proto::identity::identity_service_client::IdentityServiceClient;
+use rustbill_bench::{admin_session, env_number, server_config, with_cookie};
 use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
 use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
-use rustbill_shared::Config;
 use rustbill_shared::testkit::TestDb;
-use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 
-const ADMIN_PASSWORD: &str = "bench-admin-password-1";
 const WEBHOOK: &str = include_str!("../../../plugins/notifier-webhook.rn");
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
-}
-
-fn with_cookie<T>(message: T, cookie: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("cookie", cookie.parse().expect("ascii cookie"));
-    request
-}
 
 /// A minimal HTTP/1.1 receiver answering 200 to every request (keep-alive),
 /// counting requests. Hand-written: a benchmark receiver must cost as
@@ -91,26 +77,9 @@ async fn main() -> anyhow::Result<()> {
     let plugins = tempfile::tempdir()?;
     std::fs::write(plugins.path().join("notifier-webhook.rn"), WEBHOOK)?;
     let database = TestDb::new().await?;
-    let mut config = Config::default();
-    config.db.url = Some(SecretString::from(database.url().to_string()));
-    config.jwt.secret = Some(SecretString::from("bench-jwt-secret-0123456789abcdef-0123456789"));
-    config.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
-    config.server.port = 0;
-    config.rate_limit.enabled = false;
-    config.plugins.plugins_dir = plugins.path().to_path_buf();
-    let server = rustbill_server::Server::start(config).await?;
+    let server = rustbill_server::Server::start(server_config(database.url(), Some(plugins.path()))).await?;
     let edge = Channel::from_shared(format!("http://{}", server.edge_addr))?.connect().await?;
-    let login = IdentityServiceClient::new(edge.clone())
-        .login(LoginRequest { username: "admin".into(), password: ADMIN_PASSWORD.into(), user_type: "admin".into() })
-        .await?;
-    let cookie = login
-        .metadata()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .ok_or_else(|| anyhow::anyhow!("no session cookie"))?
-        .to_string();
-
+    let (cookie, _) = admin_session(&edge).await?;
     // Baseline: POSTs straight to the receiver.
     let (baseline_url, baseline_count) = receiver().await?;
     let client = reqwest_client()?;

@@ -16,79 +16,21 @@
 
 use std::time::{Duration, Instant};
 
+use rustbill_bench::{admin_session, env_number, measure, server_config, with_cookie};
 use rustbill_proto::balance::AdjustBalanceRequest;
 use rustbill_proto::balance::balance_service_client::BalanceServiceClient;
 use rustbill_proto::customer::CreateCustomerRequest;
 use rustbill_proto::customer::customer_service_client::CustomerServiceClient;
-use rustbill_proto::identity::LoginRequest;
-use rustbill_proto::identity::identity_service_client::IdentityServiceClient;
 use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
 use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
 use rustbill_proto::order::order_service_client::OrderServiceClient;
 use rustbill_proto::order::{CreateOrderRequest, GetOrderRequest, ServerSpec};
 use rustbill_proto::product::CreateProductRequest;
 use rustbill_proto::product::product_service_client::ProductServiceClient;
-use rustbill_shared::Config;
 use rustbill_shared::testkit::TestDb;
-use secrecy::SecretString;
 use tonic::transport::Channel;
 
-const ADMIN_PASSWORD: &str = "bench-admin-password-1";
 const PROVIDER: &str = include_str!("../../../tests/fixtures/plugins/provider-demo.rn");
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
-}
-
-fn with_cookie<T>(message: T, cookie: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("cookie", cookie.parse().expect("ascii cookie"));
-    request
-}
-
-fn report(name: &str, mut samples: Vec<Duration>, wall: Duration) {
-    samples.sort();
-    let at = |fraction: f64| {
-        samples.get(((samples.len() as f64 - 1.0) * fraction).round() as usize).copied().unwrap_or_default()
-    };
-    println!(
-        "{name:<40} n={:<6} p50={:>9.3} ms  p99={:>9.3} ms  throughput={:>9.1} req/s",
-        samples.len(),
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        samples.len() as f64 / wall.as_secs_f64(),
-    );
-}
-
-/// Runs `total` calls of `call` on `concurrency` workers; the samples and
-/// the wall time.
-async fn measure<F, Fut>(total: usize, concurrency: usize, call: F) -> anyhow::Result<(Vec<Duration>, Duration)>
-where
-    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
-{
-    let started = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for worker in 0..concurrency {
-        let call = call.clone();
-        workers.spawn(async move {
-            let mut samples = Vec::new();
-            let mut index = worker;
-            while index < total {
-                let begin = Instant::now();
-                call(index).await?;
-                samples.push(begin.elapsed());
-                index += concurrency;
-            }
-            Ok::<_, anyhow::Error>(samples)
-        });
-    }
-    let mut samples = Vec::with_capacity(total);
-    while let Some(joined) = workers.join_next().await {
-        samples.extend(joined??);
-    }
-    Ok((samples, started.elapsed()))
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -98,27 +40,9 @@ async fn main() -> anyhow::Result<()> {
     let plugins = tempfile::tempdir()?;
     std::fs::write(plugins.path().join("provider-demo.rn"), PROVIDER)?;
     let database = TestDb::new().await?;
-    let mut config = Config::default();
-    config.db.url = Some(SecretString::from(database.url().to_string()));
-    config.jwt.secret = Some(SecretString::from("bench-jwt-secret-0123456789abcdef-0123456789"));
-    config.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
-    config.server.port = 0;
-    config.rate_limit.enabled = false;
-    config.server.max_concurrency = 256;
-    config.plugins.plugins_dir = plugins.path().to_path_buf();
-    let server = rustbill_server::Server::start(config).await?;
+    let server = rustbill_server::Server::start(server_config(database.url(), Some(plugins.path()))).await?;
     let edge = Channel::from_shared(format!("http://{}", server.edge_addr))?.connect().await?;
-
-    let login = IdentityServiceClient::new(edge.clone())
-        .login(LoginRequest { username: "admin".into(), password: ADMIN_PASSWORD.into(), user_type: "admin".into() })
-        .await?;
-    let cookie = login
-        .metadata()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .ok_or_else(|| anyhow::anyhow!("no session cookie"))?
-        .to_string();
+    let (cookie, _) = admin_session(&edge).await?;
 
     // A provider interface, a product, a customer with money.
     let mut integration = IntegrationServiceClient::new(edge.clone());
@@ -206,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!("rustbill-bench orders: orders={orders} concurrency={concurrency}");
     let (channel, auth) = (edge.clone(), cookie.clone());
-    let (samples, wall) = measure(orders.min(3000) * 3, concurrency, move |_| {
+    let baseline = measure("GetOrder through the edge (baseline)", orders.min(3000) * 3, concurrency, move |_| {
         let mut client = OrderServiceClient::new(channel.clone());
         let request = with_cookie(GetOrderRequest { id: first.clone() }, &auth);
         async move {
@@ -215,11 +139,11 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await?;
-    report("GetOrder through the edge (baseline)", samples, wall);
+    baseline.print();
 
     let (channel, auth) = (edge.clone(), cookie.clone());
     let started = Instant::now();
-    let (samples, wall) = measure(orders, concurrency, move |_| {
+    let created = measure("CreateOrder paid from the balance", orders, concurrency, move |_| {
         let mut client = OrderServiceClient::new(channel.clone());
         let request = with_cookie(request.clone(), &auth);
         async move {
@@ -228,11 +152,12 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await?;
-    report("CreateOrder paid from the balance", samples, wall);
+    created.print();
 
     // Until every order is active: the pipeline's sustained rate.
     let pool = database.pool().await?;
-    let expected = i64::try_from(orders + 1)?;
+    // The measured orders, the warm-up ones and the first.
+    let expected = i64::try_from(orders + concurrency.min(orders) + 1)?;
     loop {
         let active: i64 =
             sqlx::query_scalar("select count(*) from orders.orders where status = 'active'").fetch_one(&pool).await?;

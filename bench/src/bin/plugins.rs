@@ -10,13 +10,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustbill_bench::env_number;
 use rustbill_plugins::engine::{Engine, EngineLimits, PluginType, ScriptRef};
 use rustbill_plugins::host::HostEnv;
 use serde_json::{Value as Json, json};
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
-}
 
 fn percentile(samples: &[Duration], fraction: f64) -> Duration {
     let mut sorted = samples.to_vec();
