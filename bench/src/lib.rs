@@ -125,3 +125,46 @@ pub fn with_cookie<T>(message: T, cookie: &str) -> tonic::Request<T> {
     request.metadata_mut().insert("cookie", cookie.parse().expect("ascii cookie"));
     request
 }
+
+/// Creates and enables an interface of the scanned plugin `plugin_id`
+/// through the edge; its id.
+pub async fn enabled_interface(
+    edge: &Channel,
+    cookie: &str,
+    plugin_id: &str,
+    display_name: &str,
+    config_json: &str,
+) -> anyhow::Result<String> {
+    use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
+    use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
+    let mut integration = IntegrationServiceClient::new(edge.clone());
+    let definition = integration
+        .list_plugins(with_cookie(ListPluginsRequest { plugin_type: None }, cookie))
+        .await?
+        .into_inner()
+        .plugins
+        .into_iter()
+        .find(|plugin| plugin.plugin_id == plugin_id)
+        .ok_or_else(|| anyhow::anyhow!("plugin {plugin_id} was not scanned"))?;
+    let interface = integration
+        .create_plugin_interface(with_cookie(
+            CreatePluginInterfaceRequest {
+                plugin_def_id: definition.id,
+                display_name: display_name.into(),
+                config_json: config_json.into(),
+            },
+            cookie,
+        ))
+        .await?
+        .into_inner()
+        .interface
+        .ok_or_else(|| anyhow::anyhow!("no interface"))?
+        .id;
+    integration
+        .toggle_plugin_interface(with_cookie(
+            TogglePluginInterfaceRequest { interface_id: interface.clone(), enable: true },
+            cookie,
+        ))
+        .await?;
+    Ok(interface)
+}

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rustbill_bench::{admin_session, env_number, server_config, with_cookie};
-use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
-use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
+use rustbill_bench::{admin_session, enabled_interface, env_number, server_config};
 use rustbill_shared::testkit::TestDb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -104,35 +102,8 @@ async fn main() -> anyhow::Result<()> {
 
     // The channel, then the events.
     let (url, count) = receiver().await?;
-    let mut integration = IntegrationServiceClient::new(edge.clone());
-    let definition = integration
-        .list_plugins(with_cookie(ListPluginsRequest { plugin_type: None }, &cookie))
-        .await?
-        .into_inner()
-        .plugins
-        .into_iter()
-        .find(|plugin| plugin.plugin_id == "webhook")
-        .ok_or_else(|| anyhow::anyhow!("the webhook notifier was not scanned"))?;
-    let interface = integration
-        .create_plugin_interface(with_cookie(
-            CreatePluginInterfaceRequest {
-                plugin_def_id: definition.id,
-                display_name: "Bench hook".into(),
-                config_json: serde_json::json!({ "url": url, "secret": "bench-secret" }).to_string(),
-            },
-            &cookie,
-        ))
-        .await?
-        .into_inner()
-        .interface
-        .ok_or_else(|| anyhow::anyhow!("no interface"))?
-        .id;
-    integration
-        .toggle_plugin_interface(with_cookie(
-            TogglePluginInterfaceRequest { interface_id: interface, enable: true },
-            &cookie,
-        ))
-        .await?;
+    let config = serde_json::json!({ "url": url, "secret": "bench-secret" }).to_string();
+    enabled_interface(&edge, &cookie, "webhook", "Bench hook", &config).await?;
     let pool = database.pool().await?;
     let begin = Instant::now();
     sqlx::query(

@@ -16,13 +16,11 @@
 
 use std::time::{Duration, Instant};
 
-use rustbill_bench::{admin_session, env_number, measure, server_config, with_cookie};
+use rustbill_bench::{admin_session, enabled_interface, env_number, measure, server_config, with_cookie};
 use rustbill_proto::balance::AdjustBalanceRequest;
 use rustbill_proto::balance::balance_service_client::BalanceServiceClient;
 use rustbill_proto::customer::CreateCustomerRequest;
 use rustbill_proto::customer::customer_service_client::CustomerServiceClient;
-use rustbill_proto::integration::integration_service_client::IntegrationServiceClient;
-use rustbill_proto::integration::{CreatePluginInterfaceRequest, ListPluginsRequest, TogglePluginInterfaceRequest};
 use rustbill_proto::order::order_service_client::OrderServiceClient;
 use rustbill_proto::order::{CreateOrderRequest, GetOrderRequest, ServerSpec};
 use rustbill_proto::product::CreateProductRequest;
@@ -45,35 +43,8 @@ async fn main() -> anyhow::Result<()> {
     let (cookie, _) = admin_session(&edge).await?;
 
     // A provider interface, a product, a customer with money.
-    let mut integration = IntegrationServiceClient::new(edge.clone());
-    let definition = integration
-        .list_plugins(with_cookie(ListPluginsRequest { plugin_type: None }, &cookie))
-        .await?
-        .into_inner()
-        .plugins
-        .into_iter()
-        .find(|plugin| plugin.plugin_id == "demo")
-        .ok_or_else(|| anyhow::anyhow!("the demo provider was not scanned"))?;
-    let interface = integration
-        .create_plugin_interface(with_cookie(
-            CreatePluginInterfaceRequest {
-                plugin_def_id: definition.id,
-                display_name: "Bench".into(),
-                config_json: r#"{"api_url":"https://bench.example"}"#.into(),
-            },
-            &cookie,
-        ))
-        .await?
-        .into_inner()
-        .interface
-        .ok_or_else(|| anyhow::anyhow!("no interface"))?
-        .id;
-    integration
-        .toggle_plugin_interface(with_cookie(
-            TogglePluginInterfaceRequest { interface_id: interface.clone(), enable: true },
-            &cookie,
-        ))
-        .await?;
+    let interface =
+        enabled_interface(&edge, &cookie, "demo", "Bench", r#"{"api_url":"https://bench.example"}"#).await?;
     let product = ProductServiceClient::new(edge.clone())
         .create_product(with_cookie(
             CreateProductRequest {
