@@ -7,15 +7,15 @@ use rustbill_proto::internal::payments::payments_internal_service_client::Paymen
 use rustbill_proto::internal::payments::{StartOrderPaymentRequest, StartedPayment};
 use rustbill_proto::internal::plugins::plugin_runtime_service_client::PluginRuntimeServiceClient;
 use rustbill_proto::internal::plugins::{
-    ActionOutcome, CreateInstanceCall, DetailSection, ExecuteActionCall, InstanceAction, InstanceCall, InstanceCreated,
-    InstanceStatusResult, InstanceViewCall, InterfaceCall, PriceQuote, QueryPriceCall,
+    ActionOutcome, CreateInstanceCall, DetailSection, DetailSectionsResult, ExecuteActionCall, InstanceAction,
+    InstanceActionsResult, InstanceCall, InstanceCreated, InstanceStatusResult, InstanceViewCall, InterfaceCall,
+    PriceQuote, QueryPriceCall, SpecTemplateResult, TerminateResult,
 };
 use rustbill_proto::product::product_service_client::ProductServiceClient;
 use rustbill_proto::product::{GetProductRequest, ProductInfo};
 use rustbill_shared::clients::InternalChannel;
 use rustbill_shared::principal::{Caller, InternalSigner};
 use rustbill_shared::{AppResult, Config};
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 const SOURCE: &str = "orders";
@@ -71,79 +71,43 @@ impl Clients {
         call!(self.payments, PaymentsInternalServiceClient, start_order_payment, caller, request)
     }
 
-    fn plugins(&self) -> AppResult<PluginRuntimeServiceClient<Channel>> {
-        Ok(PluginRuntimeServiceClient::new(self.plugins.channel()?))
-    }
-
     pub async fn spec_template(&self, caller: &Caller, interface_id: Uuid) -> AppResult<String> {
-        let mut client = self.plugins()?;
-        client
-            .spec_template(self.plugins.request(caller, InterfaceCall { interface_id: interface_id.to_string() }))
-            .await
-            .map(|response| response.into_inner().template_json)
-            .map_err(|status| self.plugins.forwarded(status))
+        let call = InterfaceCall { interface_id: interface_id.to_string() };
+        let result: SpecTemplateResult = call!(self.plugins, PluginRuntimeServiceClient, spec_template, caller, call)?;
+        Ok(result.template_json)
     }
 
     pub async fn query_price(&self, caller: &Caller, call: QueryPriceCall) -> AppResult<PriceQuote> {
-        let mut client = self.plugins()?;
-        client
-            .query_price(self.plugins.request(caller, call))
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| self.plugins.forwarded(status))
+        call!(self.plugins, PluginRuntimeServiceClient, query_price, caller, call)
     }
 
     pub async fn create_instance(&self, caller: &Caller, call: CreateInstanceCall) -> AppResult<InstanceCreated> {
-        let mut client = self.plugins()?;
-        client
-            .create_instance(self.plugins.request(caller, call))
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| self.plugins.forwarded(status))
+        call!(self.plugins, PluginRuntimeServiceClient, create_instance, caller, call)
     }
 
     pub async fn instance_status(&self, caller: &Caller, call: InstanceCall) -> AppResult<InstanceStatusResult> {
-        let mut client = self.plugins()?;
-        client
-            .instance_status(self.plugins.request(caller, call))
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| self.plugins.forwarded(status))
+        call!(self.plugins, PluginRuntimeServiceClient, instance_status, caller, call)
     }
 
     pub async fn terminate_instance(&self, caller: &Caller, call: InstanceCall) -> AppResult<String> {
-        let mut client = self.plugins()?;
-        client
-            .terminate_instance(self.plugins.request(caller, call))
-            .await
-            .map(|response| response.into_inner().message)
-            .map_err(|status| self.plugins.forwarded(status))
+        let result: TerminateResult =
+            call!(self.plugins, PluginRuntimeServiceClient, terminate_instance, caller, call)?;
+        Ok(result.message)
     }
 
     pub async fn execute_action(&self, caller: &Caller, call: ExecuteActionCall) -> AppResult<ActionOutcome> {
-        let mut client = self.plugins()?;
-        client
-            .execute_action(self.plugins.request(caller, call))
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| self.plugins.forwarded(status))
+        call!(self.plugins, PluginRuntimeServiceClient, execute_action, caller, call)
     }
 
     pub async fn instance_actions(&self, caller: &Caller, call: InstanceViewCall) -> AppResult<Vec<InstanceAction>> {
-        let mut client = self.plugins()?;
-        client
-            .instance_actions(self.plugins.request(caller, call))
-            .await
-            .map(|response| response.into_inner().actions)
-            .map_err(|status| self.plugins.forwarded(status))
+        let result: InstanceActionsResult =
+            call!(self.plugins, PluginRuntimeServiceClient, instance_actions, caller, call)?;
+        Ok(result.actions)
     }
 
     pub async fn detail_sections(&self, caller: &Caller, call: InstanceViewCall) -> AppResult<Vec<DetailSection>> {
-        let mut client = self.plugins()?;
-        client
-            .instance_detail_sections(self.plugins.request(caller, call))
-            .await
-            .map(|response| response.into_inner().sections)
-            .map_err(|status| self.plugins.forwarded(status))
+        let result: DetailSectionsResult =
+            call!(self.plugins, PluginRuntimeServiceClient, instance_detail_sections, caller, call)?;
+        Ok(result.sections)
     }
 }
