@@ -1,0 +1,23 @@
+import * as React from "react";
+import { createRoot } from "react-dom/client";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { Toaster } from "sonner";
+import "@/lib/i18n";
+import "@/index.css";
+import { applyTheme, currentTheme } from "@/lib/theme";
+import App from "@/App";
+
+applyTheme(currentTheme());
+
+const queryClient = new QueryClient({
+  defaultOptions: { queries: { refetchOnWindowFocus: false, staleTime: 5_000 } },
+});
+
+createRoot(document.getElementById("root")!).render(
+  <React.StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <App />
+      <Toaster richColors position="top-right" closeButton />
+    </QueryClientProvider>
+  </React.StrictMode>,
+);
