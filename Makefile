@@ -5,16 +5,16 @@ CARGO ?= cargo
 TEST_THREADS ?= 4
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test deps deps-test build release lint fmt clippy check bench clean-data
+.PHONY: run test deps deps-test admin build release lint fmt clippy check bench clean-data
 
 ## make run: install what is missing, build, start rustbill-server (embedded PostgreSQL)
-run: deps
+run: deps admin
 	$(CARGO) build -p rustbill-server
 	@./deploy/dev/local-config.sh
 	exec $(TARGET_DIR)/debug/rustbill-server
 
 ## make test: install what is missing, run every test against a real PostgreSQL
-test: deps-test
+test: deps-test admin
 	$(CARGO) build --workspace --all-targets --all-features
 	$(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads=$(TEST_THREADS)
 	$(TARGET_DIR)/tools/node_modules/.bin/buf lint
@@ -22,13 +22,17 @@ test: deps-test
 deps:
 	@./deploy/dev/ensure-deps.sh
 
+## the admin web app (web/admin/dist), served by the edge at [server].admin_path
+admin:
+	@./deploy/dev/build-admin.sh
+
 deps-test:
 	@./deploy/dev/ensure-deps.sh --test
 
 build:
 	$(CARGO) build --workspace
 
-release:
+release: admin
 	$(CARGO) build --release -p rustbill-server -p rustbill-edge -p rustbill-identity -p rustbill-payments -p rustbill-plugins -p rustbill-catalog -p rustbill-orders -p rustbill-notify
 
 lint: deps-test fmt clippy

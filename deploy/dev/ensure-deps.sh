@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what `make run` / `make test` need on a fresh Debian or Ubuntu
 # machine, and nothing that is already there. Works as root or through sudo.
-#   ensure-deps.sh            PostgreSQL server binaries, C toolchain
-#   ensure-deps.sh --test     also Node.js/npm and buf (proto lint) and redis-server (tests)
+#   ensure-deps.sh            PostgreSQL server binaries, C toolchain, Node.js
+#                             (builds the admin web app)
+#   ensure-deps.sh --test     also buf (proto lint), redis-server and Chromium
+#                             (browser tests of the admin app)
 set -euo pipefail
 
 want_test=false
@@ -51,10 +53,13 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v pg_ct
 fi
 # runuser runs PostgreSQL as an unprivileged user when we are root.
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+# Node.js and npm build the admin web app (web/admin).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "$want_test" = true ]; then
-  # `make test`: Node for buf, a real Redis for the edge's shared rate limits.
-  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+  # `make test`: a real Redis for the edge's shared rate limits, Debian's
+  # Chromium for the admin app's browser tests.
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"
@@ -70,6 +75,18 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 tools="${CARGO_TARGET_DIR:-target}/tools"
+
+# The admin app's build (Vite 7) needs Node.js 20.19 or newer; Debian 12
+# ships 18. An older system Node gets a newer one from the npm registry
+# (the `node` package), used only for the build (see build-admin.sh).
+node_ok() {
+  "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
+}
+if ! node_ok node && ! node_ok "$tools/node/node_modules/node/bin/node"; then
+  say "Node.js $(node --version 2>/dev/null || echo none) is too old for the admin app: npm install node@22 (into $tools/node)"
+  mkdir -p "$tools/node"
+  npm install --silent --no-audit --no-fund --prefix "$tools/node" node@22 >/dev/null
+fi
 if [ "$want_test" = true ] && [ ! -x "$tools/node_modules/.bin/buf" ]; then
   say "npm install @bufbuild/buf (into $tools)"
   mkdir -p "$tools"

@@ -1,9 +1,10 @@
 //! Layer 4: the admin single-page app at `[server].admin_path`.
 //!
-//! The built SPA (`web/admin`) is meant to be embedded into the binary at
-//! build time through an [`AdminAssets`] implementation. Until then (or
-//! when the binary was built without it) [`NotBuilt`] answers every admin
-//! path with a bilingual page that says so.
+//! The built SPA (`web/admin/dist`) comes from [`Embedded`]: inside release
+//! binaries, read from disk by debug ones. When it was not built,
+//! [`NotBuilt`] (or an empty [`Embedded`]) answers every admin path with a
+//! bilingual page that says so. `index.html`'s `<base href>` is rewritten
+//! to the configured mount point.
 //!
 //! Paths: `<admin_path>`, `<admin_path>/` and `<admin_path>/*`. A path that
 //! names no asset and does not look like a file (no `.` in its last
@@ -39,6 +40,28 @@ pub struct NotBuilt;
 impl AdminAssets for NotBuilt {
     fn get(&self, _path: &str) -> Option<Asset> {
         None
+    }
+}
+
+/// The admin app built by `npm run build` in `web/admin` (`make run` and
+/// `make test` build it first). Release builds carry the files inside the
+/// binary; debug builds read them from `web/admin/dist` at run time, so a
+/// rebuilt front end shows without relinking. Without a build there are no
+/// files and the edge answers [`NOT_BUILT_PAGE`].
+#[derive(rust_embed::Embed)]
+#[folder = "$CARGO_MANIFEST_DIR/../web/admin/dist"]
+#[allow_missing = true]
+#[exclude = "*.map"]
+struct Dist;
+
+/// The admin app's files from `web/admin/dist`, if it was built.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Embedded;
+
+impl AdminAssets for Embedded {
+    fn get(&self, path: &str) -> Option<Asset> {
+        let file = Dist::get(path)?;
+        Some(Asset { content_type: Cow::Owned(file.metadata.mimetype().to_string()), bytes: file.data })
     }
 }
 
@@ -122,6 +145,28 @@ impl AdminUi {
         rest.strip_prefix('/')
     }
 
+    /// Points the page's `<base href>` at the mount point, so that the
+    /// app's relative asset URLs and its router work under any
+    /// `[server].admin_path` (the build says `/admin/`).
+    fn rebase(&self, page: Cow<'static, [u8]>) -> Cow<'static, [u8]> {
+        const BASE: &[u8] = b"<base href=\"";
+        let Some(start) = page.windows(BASE.len()).position(|window| window == BASE).map(|at| at + BASE.len()) else {
+            return page;
+        };
+        let Some(length) = page[start..].iter().position(|&byte| byte == b'"') else {
+            return page;
+        };
+        let wanted = format!("{}/", self.mount);
+        if &page[start..start + length] == wanted.as_bytes() {
+            return page;
+        }
+        let mut rebased = Vec::with_capacity(page.len() + wanted.len());
+        rebased.extend_from_slice(&page[..start]);
+        rebased.extend_from_slice(wanted.as_bytes());
+        rebased.extend_from_slice(&page[start + length..]);
+        Cow::Owned(rebased)
+    }
+
     /// The response for `relative` (a path below the mount point).
     fn respond(&self, relative: &str, head: bool) -> Resp {
         let exact = if relative.is_empty() || relative.ends_with('/') { None } else { self.assets.get(relative) };
@@ -144,7 +189,12 @@ impl AdminUi {
                 ),
             },
         };
-        let body = if head { full_body(bytes::Bytes::new()) } else { full_body(asset.bytes.into_owned()) };
+        let bytes = if fresh && asset.content_type.starts_with("text/html") {
+            self.rebase(asset.bytes)
+        } else {
+            asset.bytes
+        };
+        let body = if head { full_body(bytes::Bytes::new()) } else { full_body(bytes.into_owned()) };
         let mut response = Response::new(body);
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&asset.content_type) {
@@ -227,6 +277,31 @@ mod tests {
         let response = ui.respond("assets/app.js", false);
         assert_eq!(response.headers()["content-type"], "text/javascript");
         assert_eq!(ui.respond("assets/missing.js", false).status(), 404);
+    }
+
+    struct Based;
+
+    impl AdminAssets for Based {
+        fn get(&self, path: &str) -> Option<Asset> {
+            (path == "index.html").then(|| Asset {
+                content_type: "text/html".into(),
+                bytes: Cow::Borrowed(b"<head><base href=\"/admin/\" /></head>"),
+            })
+        }
+    }
+
+    fn body_of(response: Resp) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let bytes = runtime.block_on(http_body_util::BodyExt::collect(response.into_body())).expect("body").to_bytes();
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    #[test]
+    fn index_base_follows_the_admin_path() {
+        let page = body_of(AdminUi::new("/console/", Arc::new(Based)).respond("orders/1", false));
+        assert_eq!(page, "<head><base href=\"/console/\" /></head>");
+        let page = body_of(AdminUi::new("/admin", Arc::new(Based)).respond("", false));
+        assert_eq!(page, "<head><base href=\"/admin/\" /></head>");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tonic::body::Body;
 use tonic_health::server::HealthReporter;
 use tower::util::BoxCloneSyncService;
 
-use crate::admin_ui::{AdminAssets, AdminLayer, AdminUi, NotBuilt};
+use crate::admin_ui::{AdminAssets, AdminLayer, AdminUi, Embedded};
 use crate::auth::{Authenticate, SessionCookie};
 use crate::backends::{Backend, Backends, Channels};
 use crate::concurrency::ConcurrencyLimit;
@@ -91,7 +91,7 @@ impl Edge {
             cors,
             limiter,
             cookie: SessionCookie::from_config(config),
-            admin: AdminUi::new(&config.server.admin_path, Arc::new(NotBuilt)),
+            admin: AdminUi::new(&config.server.admin_path, Arc::new(Embedded)),
             admin_path: config.server.admin_path.clone(),
             reporter,
             health_service: BoxCloneSyncService::new(health_server),
@@ -100,7 +100,7 @@ impl Edge {
         })
     }
 
-    /// Serves the admin app from `assets` instead of the "not built" page.
+    /// Serves the admin app from `assets` instead of the built `web/admin`.
     pub fn with_admin_assets(mut self, assets: Arc<dyn AdminAssets>) -> Self {
         self.admin = AdminUi::new(&self.admin_path, assets);
         self

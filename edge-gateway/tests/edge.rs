@@ -521,7 +521,11 @@ async fn without_a_limit_calls_overlap() {
 
 #[tokio::test]
 async fn admin_placeholder_page() {
-    let (edge, _backend) = setup(config()).await;
+    let config = config();
+    let edge = rustbill_edge::Edge::new(&config, rustbill_edge::Backends::default())
+        .expect("edge builds")
+        .with_admin_assets(std::sync::Arc::new(rustbill_edge::admin_ui::NotBuilt));
+    let edge = serve_edge(edge).await;
     for path in ["/admin", "/admin/", "/admin/some/route", "/admin/orders/42"] {
         let answer = http1(edge.addr, get(path).body(empty()).unwrap()).await;
         assert_eq!(answer.status, 200, "{path}");

@@ -311,7 +311,11 @@ impl Drop for TestEdge {
 }
 
 pub async fn spawn_edge(config: &Config, backends: Backends) -> TestEdge {
-    let edge = Edge::new(config, backends).expect("edge builds");
+    serve_edge(Edge::new(config, backends).expect("edge builds")).await
+}
+
+/// Serves an edge built by the test.
+pub async fn serve_edge(edge: Edge) -> TestEdge {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,99 @@
+// The small kit the browser tests share: Chromium through playwright-core,
+// numbered steps, screenshots, waits with deadlines, and gRPC-Web calls as a
+// customer's program would make them (`buf curl` against the real edge).
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../../..");
+
+export const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (the Rust test harness sets it)`);
+  return value;
+};
+
+/** Headless Debian Chromium with the flags this closed network needs. */
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
+
+let stepNumber = 0;
+/** Runs one named step; a failure names the step and saves a screenshot. */
+export async function step(page, name, body) {
+  stepNumber += 1;
+  const label = `${String(stepNumber).padStart(2, "0")} ${name}`;
+  const started = Date.now();
+  try {
+    await body();
+    console.log(`ok   ${label} (${Date.now() - started} ms)`);
+  } catch (error) {
+    console.log(`FAIL ${label}`);
+    await page.screenshot({ path: path.join(env("E2E_ARTIFACTS"), `failed-${stepNumber}.png`), fullPage: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/** A full-page screenshot in the artifacts directory. */
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(env("E2E_ARTIFACTS"), `${name}.png`), fullPage: true });
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitFor(what, check, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * One unary gRPC-Web call through the edge with `buf curl`, as a customer's
+ * program would make it; the parsed JSON response. Throws with the gRPC
+ * error when the call fails.
+ */
+export async function rpc(method, body, { bearer } = {}) {
+  const args = [
+    "curl",
+    "--schema",
+    path.join(repo, "proto/public"),
+    "--protocol",
+    "grpcweb",
+    "--emit-defaults",
+    "-d",
+    JSON.stringify(body),
+  ];
+  if (bearer) args.push("-H", `Authorization: Bearer ${bearer}`);
+  args.push(`${env("RUSTBILL_EDGE")}/${method}`);
+  try {
+    const { stdout } = await run(path.join(here, "../node_modules/.bin/buf"), args, { timeout: 30_000 });
+    return JSON.parse(stdout);
+  } catch (error) {
+    throw new Error(`${method} failed: ${error.stderr || error.message}`);
+  }
+}
