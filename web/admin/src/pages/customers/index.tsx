@@ -1,4 +1,13 @@
-// Placeholder until the customers pages land.
+// The customers area: /customers (list, new customer) and /customers/:id.
+import { Route, Routes } from "react-router";
+import CustomerDetailPage from "./detail";
+import CustomerListPage from "./list";
+
 export default function CustomersArea() {
-  return <p data-todo="customers">customers</p>;
+  return (
+    <Routes>
+      <Route index element={<CustomerListPage />} />
+      <Route path=":id" element={<CustomerDetailPage />} />
+    </Routes>
+  );
 }

@@ -1,4 +1,12 @@
-// Placeholder until the instances pages land.
+import { Route, Routes } from "react-router";
+import { InstanceDetail } from "./detail";
+import { InstanceList } from "./list";
+
 export default function InstancesArea() {
-  return <p data-todo="instances">instances</p>;
+  return (
+    <Routes>
+      <Route index element={<InstanceList />} />
+      <Route path=":id" element={<InstanceDetail />} />
+    </Routes>
+  );
 }

@@ -1,4 +1,12 @@
-// Placeholder until the orders pages land.
+import { Route, Routes } from "react-router";
+import { OrderDetail } from "./detail";
+import { OrderList } from "./list";
+
 export default function OrdersArea() {
-  return <p data-todo="orders">orders</p>;
+  return (
+    <Routes>
+      <Route index element={<OrderList />} />
+      <Route path=":id" element={<OrderDetail />} />
+    </Routes>
+  );
 }

@@ -1,4 +1,12 @@
-// Placeholder until the payments pages land.
+import { Route, Routes } from "react-router";
+import { PaymentDetail } from "./detail";
+import { PaymentList } from "./list";
+
 export default function PaymentsArea() {
-  return <p data-todo="payments">payments</p>;
+  return (
+    <Routes>
+      <Route index element={<PaymentList />} />
+      <Route path=":id" element={<PaymentDetail />} />
+    </Routes>
+  );
 }

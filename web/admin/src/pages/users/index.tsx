@@ -1,4 +1,11 @@
-// Placeholder until the users pages land.
+// The users area: /users (admin and customer users).
+import { Route, Routes } from "react-router";
+import UsersPage from "./list";
+
 export default function UsersArea() {
-  return <p data-todo="users">users</p>;
+  return (
+    <Routes>
+      <Route index element={<UsersPage />} />
+    </Routes>
+  );
 }

@@ -1,0 +1,53 @@
+// Account: the signed-in user's profile and password.
+export default {
+  "zh-CN": {
+    title: "账户设置",
+    description: "你的个人资料与登录密码",
+    role: { admin: "管理员", operator: "运营人员" },
+    profile: {
+      title: "个人资料",
+      username: "用户名",
+      role: "角色",
+      createdAt: "创建时间",
+      displayName: "显示名称",
+      email: "邮箱",
+      save: "保存资料",
+      saved: "资料已保存",
+    },
+    password: {
+      title: "修改密码",
+      description: "修改后,你在其他设备上的登录会话将失效,当前会话保留。",
+      old: "当前密码",
+      new: "新密码",
+      confirm: "确认新密码",
+      mismatch: "两次输入的新密码不一致",
+      submit: "修改密码",
+      changed: "密码已修改",
+    },
+  },
+  en: {
+    title: "Account",
+    description: "Your profile and sign-in password",
+    role: { admin: "Admin", operator: "Operator" },
+    profile: {
+      title: "Profile",
+      username: "Username",
+      role: "Role",
+      createdAt: "Created",
+      displayName: "Display name",
+      email: "Email",
+      save: "Save profile",
+      saved: "Profile saved",
+    },
+    password: {
+      title: "Change password",
+      description: "Your sessions on other devices end when the password changes; this one stays signed in.",
+      old: "Current password",
+      new: "New password",
+      confirm: "Confirm new password",
+      mismatch: "The new passwords do not match",
+      submit: "Change password",
+      changed: "Password changed",
+    },
+  },
+};

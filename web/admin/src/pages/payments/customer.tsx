@@ -1,0 +1,108 @@
+// Customers as operators know them: by name, linked to their page, and a
+// searchable picker for forms and filters.
+import * as React from "react";
+import { Link } from "react-router";
+import { useTranslation } from "react-i18next";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { Input, Select } from "@/components/ui/input";
+import { Field } from "@/components/form";
+import { api } from "@/lib/api";
+
+export function useCustomer(id: string) {
+  return useQuery({
+    queryKey: ["payments", "customer", id],
+    queryFn: async () => (await api.customers.getCustomer({ id })).customer ?? null,
+    enabled: id !== "",
+    staleTime: 60_000,
+    retry: false,
+  });
+}
+
+/** A link to the customer's page, showing its name once known. */
+export function CustomerLink({ id }: { id: string }) {
+  const customer = useCustomer(id);
+  if (!id) return <span className="text-muted-foreground">—</span>;
+  return (
+    <Link to={`/customers/${id}`} className="text-primary hover:underline" onClick={(event) => event.stopPropagation()}>
+      {customer.data?.name || <span className="font-mono text-xs">{id}</span>}
+    </Link>
+  );
+}
+
+function useDebounced<T>(value: T, delay = 300): T {
+  const [debounced, setDebounced] = React.useState(value);
+  React.useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), delay);
+    return () => clearTimeout(timer);
+  }, [value, delay]);
+  return debounced;
+}
+
+/**
+ * Picks a customer: a search box (name or e-mail) and a select of the
+ * matches. `emptyLabel` is the option for "no customer" (e.g. "All").
+ */
+export function CustomerSelect({
+  id,
+  label,
+  value,
+  onChange,
+  emptyLabel,
+  error,
+  required,
+}: {
+  id: string;
+  label: React.ReactNode;
+  value: string;
+  onChange: (id: string) => void;
+  emptyLabel: string;
+  error?: string;
+  required?: boolean;
+}) {
+  const { t } = useTranslation("payments");
+  const [search, setSearch] = React.useState("");
+  const term = useDebounced(search.trim());
+  const matches = useQuery({
+    queryKey: ["payments", "customer-search", term],
+    queryFn: () => api.customers.listCustomers({ pagination: { page: 1, pageSize: 20 }, search: term || undefined }),
+    placeholderData: keepPreviousData,
+    staleTime: 30_000,
+  });
+  const selected = useCustomer(value);
+  const options = matches.data?.customers ?? [];
+  const selectedMissing = value !== "" && !options.some((customer) => customer.id === value);
+  return (
+    <Field label={label} htmlFor={id} error={error}>
+      <div className="grid gap-1.5 sm:grid-cols-[minmax(8rem,12rem)_1fr]">
+        <Input
+          type="search"
+          aria-label={t("customer.search")}
+          placeholder={t("customer.searchPlaceholder")}
+          value={search}
+          onChange={(event) => setSearch(event.target.value)}
+        />
+        <Select
+          id={id}
+          value={value}
+          required={required}
+          aria-invalid={error ? true : undefined}
+          onChange={(event) => onChange(event.target.value)}
+        >
+          <option value="">{emptyLabel}</option>
+          {selectedMissing ? (
+            <option value={value}>{selected.data ? customerLabel(selected.data) : value}</option>
+          ) : null}
+          {options.map((customer) => (
+            <option key={customer.id} value={customer.id}>
+              {customerLabel(customer)}
+            </option>
+          ))}
+        </Select>
+      </div>
+    </Field>
+  );
+}
+
+function customerLabel(customer: { name: string; email: string }): string {
+  return customer.email ? `${customer.name} <${customer.email}>` : customer.name;
+}

@@ -1,0 +1,96 @@
+import { useTranslation } from "react-i18next";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { Plus } from "lucide-react";
+import type { PluginDef } from "@/gen/rustbill/integration/integration_pb";
+import { Button } from "@/components/ui/button";
+import { Label, Select } from "@/components/ui/input";
+import { DataTable, type Column } from "@/components/data-table";
+import { api } from "@/lib/api";
+import { useIsAdmin } from "@/lib/auth";
+import type { ListState } from "@/lib/list";
+import { formatDateTime } from "@/lib/utils";
+import type { PluginsFilter } from "./interfaces-tab";
+import { definitionFileName, keys, PLUGIN_TYPES, PluginTypeLabel } from "./shared";
+
+/**
+ * Plugin definitions: what the scanner loaded from plugins/*.rn (at start
+ * and every scan interval). A definition is a template; interfaces are its
+ * configured instances, counted here.
+ */
+export function DefinitionsTab({
+  list,
+  onCreateInterface,
+}: {
+  list: ListState<PluginsFilter>;
+  onCreateInterface: (definitionId: string) => void;
+}) {
+  const { t, i18n } = useTranslation("plugins");
+  const isAdmin = useIsAdmin();
+  const { type } = list.filters;
+  const query = useQuery({
+    queryKey: [...keys.definitions, type],
+    queryFn: () => api.integration.listPlugins({ pluginType: type || undefined }),
+    placeholderData: keepPreviousData,
+  });
+  const interfaces = useQuery({
+    queryKey: [...keys.interfaces, ""],
+    queryFn: () => api.integration.listPluginInterfaces({}),
+  });
+  const interfaceCount = (definitionId: string) =>
+    interfaces.data?.interfaces.filter((row) => row.pluginDefId === definitionId).length;
+  const columns: Column<PluginDef>[] = [
+    { key: "name", header: t("field.plugin"), cell: (row) => <span className="font-mono font-medium">{row.pluginId}</span> },
+    { key: "type", header: t("field.type"), cell: (row) => <PluginTypeLabel type={row.pluginType} /> },
+    { key: "version", header: t("field.version"), cell: (row) => row.version },
+    {
+      key: "file",
+      header: t("field.file"),
+      cell: (row) => <span className="font-mono text-xs">{definitionFileName(row.pluginType, row.pluginId)}</span>,
+    },
+    {
+      key: "adminPage",
+      header: t("field.adminPage"),
+      cell: (row) => (row.hasAdminPage ? t("yes", { ns: "common" }) : t("no", { ns: "common" })),
+    },
+    { key: "interfaces", header: t("field.interfaces"), cell: (row) => interfaceCount(row.id) ?? "…" },
+    { key: "updated", header: t("field.updatedAt"), cell: (row) => formatDateTime(row.updatedAt, i18n.language) },
+    ...(isAdmin
+      ? [
+          {
+            key: "actions",
+            header: t("field.actions"),
+            cell: (row: PluginDef) => (
+              <Button variant="outline" size="sm" onClick={() => onCreateInterface(row.id)}>
+                <Plus />
+                {t("create.button")}
+              </Button>
+            ),
+          },
+        ]
+      : []),
+  ];
+  return (
+    <div className="grid gap-3">
+      <div className="flex flex-wrap items-end gap-3">
+        <div className="grid gap-1.5">
+          <Label htmlFor="filter-definition-type">{t("field.type")}</Label>
+          <Select
+            id="filter-definition-type"
+            className="w-52"
+            value={type}
+            onChange={(event) => list.setFilter("type", event.target.value)}
+          >
+            <option value="">{t("all", { ns: "common" })}</option>
+            {PLUGIN_TYPES.map((value) => (
+              <option key={value} value={value}>
+                {t(`type.${value}`)}
+              </option>
+            ))}
+          </Select>
+        </div>
+        <p className="max-w-xl text-sm text-muted-foreground">{t("definitions.note")}</p>
+      </div>
+      <DataTable columns={columns} rows={query.data?.plugins} rowKey={(row) => row.id} loading={query.isPending} error={query.error} />
+    </div>
+  );
+}

@@ -1,0 +1,213 @@
+import * as React from "react";
+import { useTranslation } from "react-i18next";
+import { useNavigate } from "react-router";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { RefreshCw } from "lucide-react";
+import type { PluginInterfaceInfo, UpstreamInstanceItem } from "@/gen/rustbill/integration/integration_pb";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
+import { Input, Select } from "@/components/ui/input";
+import { DataTable, type Column } from "@/components/data-table";
+import { Field, useApiMutation } from "@/components/form";
+import { QueryError, StatusBadge } from "@/components/page";
+import { api } from "@/lib/api";
+import { useIsAdmin } from "@/lib/auth";
+import { formatDateTime, formatMoney } from "@/lib/utils";
+import { keys } from "./shared";
+
+/**
+ * An upstream provider's extras: the account balance at the upstream and
+ * the instances it runs for us, each importable into the local instance
+ * table. Both call the plugin, which only runs while the interface is
+ * enabled.
+ */
+export function UpstreamTab({ iface }: { iface: PluginInterfaceInfo }) {
+  const { t } = useTranslation("plugins");
+  if (!iface.enabled) {
+    return <p className="text-sm text-muted-foreground">{t("upstream.needsEnabled")}</p>;
+  }
+  return (
+    <div className="grid gap-4">
+      <BalanceCard interfaceId={iface.id} />
+      <InstancesCard interfaceId={iface.id} />
+    </div>
+  );
+}
+
+function BalanceCard({ interfaceId }: { interfaceId: string }) {
+  const { t } = useTranslation("plugins");
+  const balance = useQuery({
+    queryKey: [...keys.upstream(interfaceId), "balance"],
+    queryFn: () => api.integration.getUpstreamBalance({ interfaceId }),
+    // Each try calls the upstream through the plugin: fail fast, refresh by hand.
+    retry: false,
+  });
+  return (
+    <Card>
+      <CardHeader className="flex-row items-center justify-between gap-2">
+        <CardTitle>{t("upstream.balance")}</CardTitle>
+        <Button variant="outline" size="sm" disabled={balance.isFetching} onClick={() => void balance.refetch()}>
+          <RefreshCw />
+          {t("action.refresh", { ns: "common" })}
+        </Button>
+      </CardHeader>
+      <CardContent>
+        {balance.error ? (
+          <QueryError error={balance.error} />
+        ) : balance.data ? (
+          <p className="text-2xl font-semibold" data-testid="upstream-balance">
+            {formatMoney(balance.data.balance, balance.data.currency)}
+          </p>
+        ) : (
+          <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
+        )}
+      </CardContent>
+    </Card>
+  );
+}
+
+function InstancesCard({ interfaceId }: { interfaceId: string }) {
+  const { t, i18n } = useTranslation("plugins");
+  const isAdmin = useIsAdmin();
+  const [importing, setImporting] = React.useState<UpstreamInstanceItem | null>(null);
+  const instances = useQuery({
+    queryKey: [...keys.upstream(interfaceId), "instances"],
+    queryFn: () => api.integration.syncUpstreamInstances({ interfaceId }),
+    retry: false,
+  });
+  const columns: Column<UpstreamInstanceItem>[] = [
+    { key: "id", header: t("upstream.instanceId"), cell: (row) => <span className="font-mono text-xs">{row.instanceId}</span> },
+    { key: "status", header: t("field.status"), cell: (row) => <StatusBadge status={row.status} /> },
+    { key: "ip", header: t("upstream.ip"), cell: (row) => <span className="font-mono text-xs">{row.ipAddress || "—"}</span> },
+    { key: "created", header: t("field.createdAt"), cell: (row) => formatDateTime(row.createdAt, i18n.language) },
+    ...(isAdmin
+      ? [
+          {
+            key: "actions",
+            header: t("field.actions"),
+            cell: (row: UpstreamInstanceItem) => (
+              <Button variant="outline" size="sm" onClick={() => setImporting(row)}>
+                {t("upstream.import")}
+              </Button>
+            ),
+          },
+        ]
+      : []),
+  ];
+  return (
+    <Card>
+      <CardHeader className="flex-row items-center justify-between gap-2">
+        <CardTitle>{t("upstream.instances")}</CardTitle>
+        <Button variant="outline" size="sm" disabled={instances.isFetching} onClick={() => void instances.refetch()}>
+          <RefreshCw />
+          {instances.isFetching ? t("upstream.syncing") : t("upstream.sync")}
+        </Button>
+      </CardHeader>
+      <CardContent>
+        <DataTable
+          columns={columns}
+          rows={instances.data?.instances}
+          rowKey={(row) => row.instanceId}
+          loading={instances.isPending}
+          error={instances.error}
+        />
+      </CardContent>
+      <Dialog open={importing !== null} onOpenChange={(open) => !open && setImporting(null)}>
+        {importing ? (
+          <DialogContent
+            title={t("upstream.importTitle", { id: importing.instanceId })}
+            description={t("upstream.importDescription")}
+          >
+            <ImportForm interfaceId={interfaceId} instance={importing} onDone={() => setImporting(null)} />
+          </DialogContent>
+        ) : null}
+      </Dialog>
+    </Card>
+  );
+}
+
+/** ImportUpstreamInstance: the local instance needs its customer and the product it is sold as. */
+function ImportForm({
+  interfaceId,
+  instance,
+  onDone,
+}: {
+  interfaceId: string;
+  instance: UpstreamInstanceItem;
+  onDone: () => void;
+}) {
+  const { t } = useTranslation("plugins");
+  const navigate = useNavigate();
+  const [search, setSearch] = React.useState("");
+  const [customerId, setCustomerId] = React.useState("");
+  const [productId, setProductId] = React.useState("");
+  const customers = useQuery({
+    queryKey: [...keys.upstream(interfaceId), "customers", search],
+    queryFn: () => api.customers.listCustomers({ pagination: { page: 1, pageSize: 20 }, search: search || undefined }),
+    placeholderData: keepPreviousData,
+  });
+  const products = useQuery({
+    queryKey: [...keys.upstream(interfaceId), "products"],
+    queryFn: () => api.products.listProducts({ pagination: { page: 1, pageSize: 100 }, interfaceId }),
+  });
+  const importInstance = useApiMutation(
+    () =>
+      api.integration.importUpstreamInstance({ interfaceId, instanceId: instance.instanceId, customerId, productId }),
+    {
+      successMessage: t("upstream.imported"),
+      onSuccess: (result) => {
+        onDone();
+        navigate(`/instances/${result.instanceId}`);
+      },
+    },
+  );
+  return (
+    <form
+      className="grid gap-4"
+      onSubmit={(event) => {
+        event.preventDefault();
+        importInstance.mutate(undefined);
+      }}
+    >
+      {customers.error ? <QueryError error={customers.error} /> : null}
+      {products.error ? <QueryError error={products.error} /> : null}
+      <Field label={t("upstream.customerSearch")} htmlFor="import-customer-search">
+        <Input id="import-customer-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} />
+      </Field>
+      <Field label={t("upstream.customer")} htmlFor="import-customer" error={importInstance.errors.customer_id}>
+        <Select id="import-customer" required value={customerId} onChange={(event) => setCustomerId(event.target.value)}>
+          <option value="">{t("upstream.pickCustomer")}</option>
+          {(customers.data?.customers ?? []).map((customer) => (
+            <option key={customer.id} value={customer.id}>
+              {customer.email ? `${customer.name} <${customer.email}>` : customer.name}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      <Field
+        label={t("upstream.product")}
+        htmlFor="import-product"
+        error={importInstance.errors.product_id}
+        hint={t("upstream.productHint")}
+      >
+        <Select id="import-product" required value={productId} onChange={(event) => setProductId(event.target.value)}>
+          <option value="">{t("upstream.pickProduct")}</option>
+          {(products.data?.products ?? []).map((product) => (
+            <option key={product.id} value={product.id}>
+              {product.name}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      <DialogFooter>
+        <Button variant="outline" onClick={onDone}>
+          {t("action.cancel", { ns: "common" })}
+        </Button>
+        <Button type="submit" disabled={importInstance.isPending || !customerId || !productId}>
+          {t("upstream.import")}
+        </Button>
+      </DialogFooter>
+    </form>
+  );
+}
