@@ -195,7 +195,9 @@ async fn scanner_interfaces_secrets_and_hot_reload() {
     assert_eq!(price(&channel, &admin, &created.id).await, "10.00");
 
     // Hot reload 1: a new script through UpdatePluginInterface.
-    let edited = DEMO.replace(r#"let base = if base == "" { "10.00" } else { base };"#, r#"let base = "12.50";"#);
+    let edited = DEMO
+        .replace(r#"let base = if base == "" { "10.00" } else { base };"#, r#"let base = "12.50";"#)
+        .replace(r#""1.0.0""#, r#""1.0.1-edited""#);
     assert_ne!(edited, DEMO);
     let updated = client(&channel)
         .update_plugin_interface(session(
@@ -212,6 +214,7 @@ async fn scanner_interfaces_secrets_and_hot_reload() {
         .interface
         .unwrap();
     assert!(updated.script_overridden);
+    assert_eq!(updated.plugin_version, "1.0.1-edited", "the interface reports the version it runs");
     assert_eq!(price(&channel, &admin, &created.id).await, "12.50");
 
     // A script that breaks the contract is refused and changes nothing.
@@ -234,7 +237,7 @@ async fn scanner_interfaces_secrets_and_hot_reload() {
 
     // Back to the definition's script, then hot reload 2: the file changes
     // and the scanner (every second here) brings it to the interface.
-    client(&channel)
+    let reverted = client(&channel)
         .update_plugin_interface(session(
             UpdatePluginInterfaceRequest {
                 interface_id: created.id.clone(),
@@ -245,6 +248,7 @@ async fn scanner_interfaces_secrets_and_hot_reload() {
         ))
         .await
         .expect("revert to the definition's script");
+    assert_eq!(reverted.get_ref().interface.as_ref().map(|i| i.plugin_version.as_str()), Some("1.0.0"));
     assert_eq!(price(&channel, &admin, &created.id).await, "10.00");
     let upgraded = DEMO
         .replace(r#"let base = if base == "" { "10.00" } else { base };"#, r#"let base = "99.00";"#)
@@ -287,6 +291,11 @@ async fn scanner_interfaces_secrets_and_hot_reload() {
     })
     .await;
     assert_eq!(price(&channel, &admin, &created.id).await, "99.00");
+    // Admins see the definition's file, schema and why the file is refused.
+    let definition = plugin_id(&channel, &admin, "demo").await;
+    assert_eq!(definition.file_name, "provider-demo.rn");
+    assert!(definition.config_schema.contains("zone"), "{}", definition.config_schema);
+    assert!(!definition.load_error.is_empty(), "the load error is listed");
     pool.close().await;
 }
 

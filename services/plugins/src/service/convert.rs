@@ -17,6 +17,9 @@ pub fn plugin_def(row: &PluginRow) -> PluginDef {
         created_at: format_time(row.created_at),
         updated_at: format_time(row.updated_at),
         version: row.version.clone(),
+        config_schema: row.config_schema.to_string(),
+        file_name: row.file_name.clone(),
+        load_error: row.load_error.clone().unwrap_or_default(),
     }
 }
 

@@ -216,7 +216,8 @@ impl Integration {
         let plugin_type = current.plugin_type()?;
 
         // A new script is compiled and checked before anything is written.
-        let mut script: Option<(String, String, bool, bool, Json)> = None; // source, hash, overridden, admin page, schema
+        // source, hash, overridden, admin page, schema, version
+        let mut script: Option<(String, String, bool, bool, Json, String)> = None;
         if let Some(source) = &request.script_source {
             if source.len() > MAX_SCRIPT_BYTES {
                 return Err(AppError::invalid_field("script_source", "is larger than 512 KiB"));
@@ -243,6 +244,7 @@ impl Integration {
                 overridden,
                 info.has_admin_page,
                 config_schema,
+                info.version.clone().unwrap_or_else(|| "0.0.0".to_string()),
             ));
         }
 
@@ -254,19 +256,22 @@ impl Integration {
             None => locked.config.clone(),
         };
         schema::validate("config_json", &config_schema, &config, locked.enabled)?;
-        let (source, hash, overridden, admin_page) = match &script {
-            Some((source, hash, overridden, admin_page, _)) => (source.clone(), hash.clone(), *overridden, *admin_page),
+        let (source, hash, overridden, admin_page, version) = match &script {
+            Some((source, hash, overridden, admin_page, _, version)) => {
+                (source.clone(), hash.clone(), *overridden, *admin_page, version.clone())
+            }
             None => (
                 locked.script_source.clone(),
                 locked.script_hash.clone(),
                 locked.script_overridden,
                 locked.has_admin_page,
+                locked.plugin_version.clone(),
             ),
         };
         let row: InterfaceRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "update plugin_interfaces
              set display_name = $2, config = $3, config_schema = $4, script_source = $5, script_hash = $6,
-                 script_overridden = $7, has_admin_page = $8, updated_at = now()
+                 script_overridden = $7, has_admin_page = $8, plugin_version = $9, updated_at = now()
              where id = $1
              returning {INTERFACE_COLUMNS}"
         )))
@@ -278,6 +283,7 @@ impl Integration {
         .bind(&hash)
         .bind(overridden)
         .bind(admin_page)
+        .bind(&version)
         .fetch_one(&mut *transaction)
         .await
         .map_err(|error| unique_violation(error, "an interface of this plugin already has that display_name"))?;

@@ -2,10 +2,11 @@
 // Schema its script's config_schema() returns. Plugins use a flat object:
 // properties of type string / integer / number / boolean, `enum`,
 // `format: "password"`, `required`, `default` (or `default_value`),
-// `title` / `description`, `minimum` / `maximum` (the server checks the
-// rest, e.g. `pattern`). A property of
-// another type (object, array) is edited as JSON. Without properties the
-// whole configuration is edited as JSON.
+// `title` / `description` (hints; each input is labelled with its property
+// name), `minimum` / `maximum` (the server checks the rest, e.g. `pattern`).
+// A property of another type (object, array) is edited as JSON. Without
+// properties the whole configuration is edited as JSON. Used for a new
+// interface (from its definition's schema) and an existing one.
 //
 // Secrets: the server answers every non-empty `format: "password"` value as
 // "******" and keeps the stored secret when "******" is sent back, so the
@@ -101,22 +102,32 @@ function encode(kind: Kind, value: unknown): string | boolean {
 
 /**
  * Form state for a configuration. `withDefaults` pre-fills properties the
- * configuration lacks with the schema's defaults.
+ * configuration lacks with the schema's defaults. When the schema or the
+ * stored configuration changes (another plugin definition chosen), the form
+ * starts again from them.
  */
 export function useConfigForm(schemaText: string, configText: string, withDefaults = false) {
   const { t } = useTranslation("plugins");
   const props = React.useMemo(() => properties(schemaText), [schemaText]);
   const stored = React.useMemo(() => parseObject(configText), [configText]);
-  const [values, setValues] = React.useState<Values>(() => {
+  const initialValues = (): Values => {
     const initial: Values = {};
     for (const prop of props) {
       const value = prop.name in stored ? stored[prop.name] : withDefaults ? prop.defaultValue : undefined;
       initial[prop.name] = encode(prop.kind, value);
     }
     return initial;
-  });
+  };
+  const [values, setValues] = React.useState<Values>(initialValues);
   const [rawJson, setRawJson] = React.useState(() => JSON.stringify(stored, null, 2));
   const [localErrors, setLocalErrors] = React.useState<Record<string, string>>({});
+  const [basis, setBasis] = React.useState({ schemaText, configText });
+  if (basis.schemaText !== schemaText || basis.configText !== configText) {
+    setBasis({ schemaText, configText });
+    setValues(initialValues());
+    setRawJson(JSON.stringify(stored, null, 2));
+    setLocalErrors({});
+  }
 
   /**
    * The config_json to send, or null (with the problems shown) when a value
@@ -271,9 +282,11 @@ function PropertyField({
   const { t } = useTranslation("plugins");
   const id = `config-${prop.name}`;
   const text = typeof value === "string" ? value : "";
+  // The label is the property name (what the plugin's docs and the server's
+  // errors use); a schema `title` goes into the hint.
   const label = (
     <>
-      {prop.schema.title || prop.name}
+      {prop.name}
       {prop.required ? (
         <span aria-hidden="true" className="text-destructive" title={t("config.required")}>
           {" *"}
@@ -282,7 +295,7 @@ function PropertyField({
     </>
   );
   const hints = [
-    prop.schema.title ? prop.name : "",
+    prop.schema.title ?? "",
     prop.schema.description ?? "",
     prop.secret && text === SECRET_MASK ? t("config.secretKept") : "",
   ].filter(Boolean);
@@ -290,7 +303,7 @@ function PropertyField({
   const common = {
     id,
     // The name without the required marker (which aria-required conveys).
-    "aria-label": prop.schema.title || prop.name,
+    "aria-label": prop.name,
     disabled,
     "aria-required": prop.required || undefined,
     "aria-invalid": error ? true : undefined,

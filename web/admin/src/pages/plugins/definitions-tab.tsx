@@ -3,6 +3,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Plus } from "lucide-react";
 import type { PluginDef } from "@/gen/rustbill/integration/integration_pb";
 import { Button } from "@/components/ui/button";
+import { Badge } from "@/components/ui/card";
 import { Label, Select } from "@/components/ui/input";
 import { DataTable, type Column } from "@/components/data-table";
 import { api } from "@/lib/api";
@@ -10,12 +11,13 @@ import { useIsAdmin } from "@/lib/auth";
 import type { ListState } from "@/lib/list";
 import { formatDateTime } from "@/lib/utils";
 import type { PluginsFilter } from "./interfaces-tab";
-import { definitionFileName, keys, PLUGIN_TYPES, PluginTypeLabel } from "./shared";
+import { keys, PLUGIN_TYPES, PluginTypeLabel } from "./shared";
 
 /**
  * Plugin definitions: what the scanner loaded from plugins/*.rn (at start
  * and every scan interval). A definition is a template; interfaces are its
- * configured instances, counted here.
+ * configured instances, counted here. A file that no longer loads shows its
+ * load error; the last good version keeps running.
  */
 export function DefinitionsTab({
   list,
@@ -45,7 +47,20 @@ export function DefinitionsTab({
     {
       key: "file",
       header: t("field.file"),
-      cell: (row) => <span className="font-mono text-xs">{definitionFileName(row.pluginType, row.pluginId)}</span>,
+      cell: (row) => <span className="font-mono text-xs">{row.fileName}</span>,
+    },
+    {
+      key: "load",
+      header: t("field.load"),
+      cell: (row) =>
+        row.loadError ? (
+          <div className="grid max-w-md justify-items-start gap-1">
+            <Badge tone="red">{t("definitions.loadError")}</Badge>
+            <pre className="whitespace-pre-wrap break-words font-mono text-xs text-destructive">{row.loadError}</pre>
+          </div>
+        ) : (
+          <Badge tone="green">{t("definitions.loaded")}</Badge>
+        ),
     },
     {
       key: "adminPage",

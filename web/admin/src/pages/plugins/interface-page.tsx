@@ -131,6 +131,7 @@ function Overview({ iface }: { iface: PluginInterfaceInfo }) {
     queryFn: async () => (await api.integration.getPlugin({ id: iface.pluginDefId })).plugin ?? null,
   });
   const definitionVersion = definition.data?.version;
+  const loadError = definition.data?.loadError;
   return (
     <div className="grid gap-4 lg:grid-cols-2">
       <Card>
@@ -187,6 +188,20 @@ function Overview({ iface }: { iface: PluginInterfaceInfo }) {
                       <span className="ml-2 text-xs text-muted-foreground">{t("overview.versionDiffers")}</span>
                     ) : null}
                   </span>
+                ) : (
+                  ""
+                ),
+              ],
+              [t("overview.definitionFile"), <span className="font-mono text-xs">{definition.data?.fileName ?? ""}</span>],
+              [
+                t("overview.definitionLoad"),
+                loadError ? (
+                  <div className="grid justify-items-start gap-1">
+                    <Badge tone="red">{t("definitions.loadError")}</Badge>
+                    <pre className="whitespace-pre-wrap font-mono text-xs text-destructive">{loadError}</pre>
+                  </div>
+                ) : definition.data ? (
+                  <Badge tone="green">{t("definitions.loaded")}</Badge>
                 ) : (
                   ""
                 ),

@@ -19,12 +19,6 @@ export const keys = {
   upstream: (id: string) => ["plugins", "upstream", id] as const,
 };
 
-/** The file the scanner loaded a definition from (the scanner derives type and id from it). */
-export function definitionFileName(pluginType: string, pluginId: string): string {
-  const prefix = pluginType.endsWith("_provider") ? "provider" : pluginType;
-  return `${prefix}-${pluginId}.rn`;
-}
-
 export function PluginTypeLabel({ type }: { type: string }) {
   const { t } = useTranslation("plugins");
   return <>{t(`type.${type}`, { defaultValue: type })}</>;

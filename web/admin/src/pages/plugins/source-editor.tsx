@@ -2,7 +2,8 @@ import * as React from "react";
 import { useTranslation } from "react-i18next";
 import CodeMirror, { EditorView } from "@uiw/react-codemirror";
 import { rust } from "@codemirror/lang-rust";
-import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
+import { useQueryClient } from "@tanstack/react-query";
+import type { PluginInterfaceInfo, UpdatePluginInterfaceResponse } from "@/gen/rustbill/integration/integration_pb";
 import { Button } from "@/components/ui/button";
 import { Badge, Card, CardContent } from "@/components/ui/card";
 import { ConfirmButton } from "@/components/confirm";
@@ -44,14 +45,21 @@ export function SourceTab({ iface }: { iface: PluginInterfaceInfo }) {
     setDraft(stored);
   }
   const dirty = draft !== stored;
-  const invalidate = [keys.interfaces, keys.interface(iface.id), keys.adminPage(iface.id)];
+  // The response is the stored interface: its plugin_version is the new
+  // script's version() (the definition's after a revert), so it replaces the
+  // cached record at once.
+  const client = useQueryClient();
+  const invalidate = [keys.interfaces, keys.adminPage(iface.id)];
+  const store = (result: UpdatePluginInterfaceResponse) => {
+    if (result.interface) client.setQueryData(keys.interface(iface.id), result.interface);
+  };
   const save = useApiMutation(
     () => api.integration.updatePluginInterface({ interfaceId: iface.id, scriptSource: draft }),
-    { invalidate, successMessage: t("script.saved") },
+    { invalidate, successMessage: t("script.saved"), onSuccess: store },
   );
   const revert = useApiMutation(
     () => api.integration.updatePluginInterface({ interfaceId: iface.id, scriptSource: "" }),
-    { invalidate, successMessage: t("script.reverted") },
+    { invalidate, successMessage: t("script.reverted"), onSuccess: store },
   );
   const extensions = React.useMemo(
     () => [rust(), EditorView.contentAttributes.of({ "aria-label": t("script.editorLabel") })],
