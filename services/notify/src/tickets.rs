@@ -66,20 +66,28 @@ struct ReplyRow {
     customer_id: Uuid,
     ticket_id: Uuid,
     user_id: Option<Uuid>,
+    /// "admin" (staff) or "customer".
+    author_kind: String,
     content: String,
     is_internal: bool,
     created_at: DateTime<Utc>,
 }
 
-const REPLY_COLUMNS: &str = "id, customer_id, ticket_id, user_id, content, is_internal, created_at";
+const REPLY_COLUMNS: &str = "id, customer_id, ticket_id, user_id, author_kind, content, is_internal, created_at";
 
 impl ReplyRow {
     fn to_info(&self) -> TicketReplyInfo {
         TicketReplyInfo {
             id: self.id.to_string(),
             ticket_id: self.ticket_id.to_string(),
+            // The replying user of either kind (the portal shows "Me" by
+            // comparing it with its own user id); the customer only on
+            // customer replies, so an empty one means staff wrote it.
             user_id: self.user_id.map(|id| id.to_string()).unwrap_or_default(),
-            customer_id: self.customer_id.to_string(),
+            customer_id: match self.author_kind.as_str() {
+                "admin" => String::new(),
+                _ => self.customer_id.to_string(),
+            },
             content: self.content.clone(),
             is_internal: self.is_internal,
             created_at: format_time(self.created_at),

@@ -1,4 +1,13 @@
-// Placeholder until the tickets pages land.
+// Support tickets: /tickets (list) and /tickets/:id (conversation).
+import { Route, Routes } from "react-router";
+import { TicketDetail } from "./detail";
+import { TicketList } from "./list";
+
 export default function TicketsArea() {
-  return <p data-todo="tickets">tickets</p>;
+  return (
+    <Routes>
+      <Route index element={<TicketList />} />
+      <Route path=":id" element={<TicketDetail />} />
+    </Routes>
+  );
 }

@@ -1,0 +1,101 @@
+// Opens a ticket on a customer's behalf (e.g. after a phone call).
+import * as React from "react";
+import { useNavigate } from "react-router";
+import { useTranslation } from "react-i18next";
+import { Plus } from "lucide-react";
+import { Button } from "@/components/ui/button";
+import { Dialog, DialogContent, DialogFooter, DialogTrigger } from "@/components/ui/dialog";
+import { Input, Select, Textarea } from "@/components/ui/input";
+import { Field, useApiMutation } from "@/components/form";
+import { api } from "@/lib/api";
+import { CustomerPicker, PRIORITIES } from "./shared";
+
+export function CreateTicketDialog() {
+  const { t } = useTranslation("tickets");
+  const navigate = useNavigate();
+  const [open, setOpen] = React.useState(false);
+  const [customerId, setCustomerId] = React.useState("");
+  const [title, setTitle] = React.useState("");
+  const [description, setDescription] = React.useState("");
+  const [priority, setPriority] = React.useState("medium");
+  const create = useApiMutation(() => api.tickets.createTicket({ customerId, title, description, priority }), {
+    invalidate: [["tickets"]],
+    successMessage: t("create.done"),
+    onSuccess: (response) => {
+      setOpen(false);
+      if (response.ticket) navigate(`/tickets/${response.ticket.id}`);
+    },
+  });
+  const reset = () => {
+    setCustomerId("");
+    setTitle("");
+    setDescription("");
+    setPriority("medium");
+    create.setErrors({});
+  };
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        if (next) reset();
+        setOpen(next);
+      }}
+    >
+      <DialogTrigger asChild>
+        <Button>
+          <Plus />
+          {t("create.open")}
+        </Button>
+      </DialogTrigger>
+      <DialogContent title={t("create.title")} description={t("create.description")}>
+        <form
+          className="grid gap-4"
+          onSubmit={(event) => {
+            event.preventDefault();
+            create.mutate(undefined);
+          }}
+        >
+          <Field label={t("field.customer")} htmlFor="ticket-new-customer" error={create.errors.customer_id}>
+            <CustomerPicker id="ticket-new-customer" value={customerId} onChange={setCustomerId} invalid={!!create.errors.customer_id} />
+          </Field>
+          <Field label={t("field.title")} htmlFor="ticket-new-title" error={create.errors.title}>
+            <Input
+              id="ticket-new-title"
+              value={title}
+              maxLength={200}
+              required
+              aria-invalid={!!create.errors.title || undefined}
+              onChange={(event) => setTitle(event.target.value)}
+            />
+          </Field>
+          <Field label={t("field.description")} htmlFor="ticket-new-description" error={create.errors.description}>
+            <Textarea
+              id="ticket-new-description"
+              rows={6}
+              value={description}
+              aria-invalid={!!create.errors.description || undefined}
+              onChange={(event) => setDescription(event.target.value)}
+            />
+          </Field>
+          <Field label={t("field.priority")} htmlFor="ticket-new-priority" error={create.errors.priority}>
+            <Select id="ticket-new-priority" value={priority} onChange={(event) => setPriority(event.target.value)}>
+              {PRIORITIES.map((value) => (
+                <option key={value} value={value}>
+                  {t(`priority.${value}`)}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <DialogFooter>
+            <Button variant="outline" onClick={() => setOpen(false)}>
+              {t("action.cancel", { ns: "common" })}
+            </Button>
+            <Button type="submit" disabled={create.isPending}>
+              {t("create.submit")}
+            </Button>
+          </DialogFooter>
+        </form>
+      </DialogContent>
+    </Dialog>
+  );
+}
