@@ -189,11 +189,8 @@ impl AdminUi {
                 ),
             },
         };
-        let bytes = if fresh && asset.content_type.starts_with("text/html") {
-            self.rebase(asset.bytes)
-        } else {
-            asset.bytes
-        };
+        let bytes =
+            if fresh && asset.content_type.starts_with("text/html") { self.rebase(asset.bytes) } else { asset.bytes };
         let body = if head { full_body(bytes::Bytes::new()) } else { full_body(bytes.into_owned()) };
         let mut response = Response::new(body);
         let headers = response.headers_mut();

@@ -12,7 +12,7 @@ use tonic::transport::{Channel, Endpoint};
 /// A service binary the edge routes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Backend {
-    /// `rustbill-identity`: packages identity, customer, downstream.
+    /// `rustbill-identity`: packages identity, customer, downstream, system.
     Identity,
     /// `rustbill-catalog`: package product.
     Catalog,
@@ -46,7 +46,7 @@ impl Backend {
     /// The public protobuf packages (`rustbill.<package>`) this backend owns.
     pub fn packages(self) -> &'static [&'static str] {
         match self {
-            Self::Identity => &["identity", "customer", "downstream"],
+            Self::Identity => &["identity", "customer", "downstream", "system"],
             Self::Catalog => &["product"],
             Self::Orders => &["order", "billing", "instance"],
             Self::Payments => &["payment", "balance"],
@@ -236,6 +236,7 @@ mod tests {
             ("identity", Backend::Identity),
             ("customer", Backend::Identity),
             ("downstream", Backend::Identity),
+            ("system", Backend::Identity),
             ("product", Backend::Catalog),
             ("order", Backend::Orders),
             ("billing", Backend::Orders),
@@ -263,6 +264,7 @@ mod tests {
     fn internal_and_odd_paths_are_never_routed() {
         assert_eq!(Route::of("/rustbill.internal.auth.AuthService/Resolve"), Route::Internal);
         assert_eq!(Route::of("/rustbill.internal.balances.Balances/Get"), Route::Internal);
+        assert_eq!(Route::of("/rustbill.internal.system.SystemPartService/Dashboard"), Route::Internal);
         assert_eq!(Route::of("/rustbill.nope.NopeService/Call"), Route::UnknownService);
         assert_eq!(Route::of("/rustbill.identity/Call"), Route::UnknownService);
         assert_eq!(Route::of("/rustbill.identity.IdentityService/"), Route::NotFound);

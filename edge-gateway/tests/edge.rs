@@ -591,6 +591,7 @@ async fn edge_health_reports_public_services_by_backend() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(status("rustbill.customer.CustomerService").await, ServingStatus::Serving as i32);
+    assert_eq!(status("rustbill.system.SystemService").await, ServingStatus::Serving as i32);
     assert_eq!(status("rustbill.product.ProductService").await, ServingStatus::NotServing as i32);
     assert_eq!(status("").await, ServingStatus::NotServing as i32);
     let _ = client.check(HealthCheckRequest { service: String::new() }).await;

@@ -43,6 +43,9 @@ pub mod rustbill {
     pub mod product {
         tonic::include_proto!("rustbill.product");
     }
+    pub mod system {
+        tonic::include_proto!("rustbill.system");
+    }
     pub mod ticket {
         tonic::include_proto!("rustbill.ticket");
     }
@@ -65,6 +68,9 @@ pub mod rustbill {
         }
         pub mod plugins {
             tonic::include_proto!("rustbill.internal.plugins");
+        }
+        pub mod system {
+            tonic::include_proto!("rustbill.internal.system");
         }
     }
 }
@@ -94,6 +100,7 @@ pub const PUBLIC_SERVICES: &[&str] = &[
     "rustbill.integration.IntegrationService",
     "rustbill.notification.NotificationService",
     "rustbill.ticket.TicketService",
+    "rustbill.system.SystemService",
 ];
 
 #[cfg(test)]

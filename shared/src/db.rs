@@ -104,7 +104,7 @@ pub async fn open_service(
         grant_bus(&owner, &role_name(schema)).await?;
     }
 
-    let instance = InstanceIdentity::register(&owner).await.context("failed to register instance")?;
+    let instance = InstanceIdentity::register_as(&owner, schema).await.context("failed to register instance")?;
     let leader = LeaderElection::new(owner.clone(), instance);
     migrate_as_leader(&instance, &owner, &leader, &connect, schema, migrator).await?;
     if use_role {

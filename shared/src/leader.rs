@@ -41,6 +41,19 @@ impl InstanceIdentity {
         Ok(Self { id })
     }
 
+    /// Registers a fresh instance id for `service` ("identity", ...) on
+    /// this host, as the admin dashboard lists it.
+    pub async fn register_as(pool: &PgPool, service: &str) -> sqlx::Result<Self> {
+        let id = Uuid::now_v7();
+        sqlx::query("insert into bus.instance_heartbeat (instance_id, service, hostname) values ($1, $2, $3)")
+            .bind(id)
+            .bind(service)
+            .bind(hostname())
+            .execute(pool)
+            .await?;
+        Ok(Self { id })
+    }
+
     /// Records one heartbeat with a snapshot of the connection pool.
     pub async fn beat(&self, pool: &PgPool) -> sqlx::Result<()> {
         let idle = i32::try_from(pool.num_idle()).unwrap_or(i32::MAX);
@@ -231,4 +244,15 @@ impl LeaderElection {
         .await
         .map(Option::flatten)
     }
+}
+
+/// The name of this host: the kernel's, else `$HOSTNAME`, else empty.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default()
 }

@@ -10,6 +10,7 @@
 //! - [`principal`]: who is calling, and the signed internal token;
 //! - [`grpc`]: serving helpers shared by every service binary;
 //! - [`clients`]: channels to other services with the signed principal;
+//! - [`system`]: each service's part of the admin dashboard and operation log;
 //! - `testkit` (feature): a real PostgreSQL database per test.
 
 pub mod bus;
@@ -25,6 +26,7 @@ pub mod oplog;
 pub mod paging;
 pub mod pgcluster;
 pub mod principal;
+pub mod system;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;

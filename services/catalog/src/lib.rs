@@ -5,6 +5,7 @@
 //! client; every change is announced on the outbox (`catalog.*` events).
 
 pub mod categories;
+pub mod dashboard;
 pub mod events;
 pub mod groups;
 pub mod plugins;
@@ -20,6 +21,7 @@ use rustbill_proto::product::product_service_server::ProductServiceServer;
 use rustbill_shared::Config;
 use rustbill_shared::db::{self, ServiceDb};
 use rustbill_shared::principal::{InternalSigner, PrincipalVerifier};
+use rustbill_shared::system::SystemPart;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 
@@ -30,6 +32,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "rustbill.product.ProductService",
     "rustbill.product.ProductGroupService",
     "rustbill.product.ProductCategoryService",
+    "rustbill.internal.system.SystemPartService",
 ];
 
 /// What the catalog's handlers share.
@@ -54,7 +57,11 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
         .add_service(health_service)
         .add_service(ProductServiceServer::with_interceptor(products::Products::new(state.clone()), verifier.clone()))
         .add_service(ProductGroupServiceServer::with_interceptor(groups::Groups::new(state.clone()), verifier.clone()))
-        .add_service(ProductCategoryServiceServer::with_interceptor(categories::Categories::new(state), verifier))
+        .add_service(ProductCategoryServiceServer::with_interceptor(
+            categories::Categories::new(state.clone()),
+            verifier.clone(),
+        ))
+        .add_service(SystemPart::new(SCHEMA, state.pool, dashboard::dashboard).server(verifier))
 }
 
 pub async fn serve(

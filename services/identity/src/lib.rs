@@ -7,11 +7,16 @@
 //! `rustbill.internal.auth.AuthService` (credential resolution for the edge)
 //! and `rustbill.internal.customers.CustomerDirectoryService` (customer facts
 //! for orders and payments).
+//! Also serves the RustBill extension `rustbill.system.SystemService` (the
+//! admin dashboard and the operation log of every service, merged from each
+//! service's `rustbill.internal.system.SystemPartService`, which identity
+//! serves too for its own data).
 //! Calls the payments service for balances. Writes `identity.*` events to
 //! the outbox.
 
 pub mod balances;
 pub mod bootstrap;
+pub mod dashboard;
 pub mod events;
 pub mod grpc;
 pub use rustbill_shared::oplog;
@@ -30,9 +35,11 @@ use rustbill_proto::downstream::api_key_service_server::ApiKeyServiceServer;
 use rustbill_proto::identity::identity_service_server::IdentityServiceServer;
 use rustbill_proto::internal::auth::auth_service_server::AuthServiceServer;
 use rustbill_proto::internal::customers::customer_directory_service_server::CustomerDirectoryServiceServer;
+use rustbill_proto::system::system_service_server::SystemServiceServer;
 use rustbill_shared::Config;
 use rustbill_shared::db::{self, ServiceDb};
 use rustbill_shared::principal::PrincipalVerifier;
+use rustbill_shared::system::SystemPart;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 
@@ -49,6 +56,8 @@ pub const SERVICE_NAMES: &[&str] = &[
     "rustbill.downstream.ApiKeyService",
     "rustbill.internal.auth.AuthService",
     "rustbill.internal.customers.CustomerDirectoryService",
+    "rustbill.system.SystemService",
+    "rustbill.internal.system.SystemPartService",
 ];
 
 /// Connects to the database, migrates, and makes sure an admin exists.
@@ -64,6 +73,7 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
     let verifier = PrincipalVerifier::new(&state.config.internal_secret());
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     rustbill_shared::grpc::spawn_db_health(health_reporter, state.pool.clone(), SERVICE_NAMES);
+    let system_part = SystemPart::new(SCHEMA, state.pool.clone(), dashboard::dashboard);
     rustbill_shared::grpc::service_server()
         .add_service(health_service)
         .add_service(IdentityServiceServer::with_interceptor(
@@ -79,6 +89,11 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
             grpc::directory::Directory::new(state.clone()),
             verifier.clone(),
         ))
+        .add_service(SystemServiceServer::with_interceptor(
+            grpc::system::System::new(state.clone(), system_part.clone()),
+            verifier.clone(),
+        ))
+        .add_service(system_part.server(verifier.clone()))
         .add_service(AuthServiceServer::with_interceptor(grpc::auth::Auth::new(state), verifier))
 }
 

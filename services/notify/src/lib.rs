@@ -12,6 +12,7 @@
 
 pub mod broadcast;
 pub mod channels;
+pub mod dashboard;
 pub mod notification_service;
 pub mod sender;
 pub mod templates;
@@ -26,6 +27,7 @@ use rustbill_shared::Config;
 use rustbill_shared::bus::{Consumer, ConsumerConfig};
 use rustbill_shared::db::{self, ServiceDb};
 use rustbill_shared::principal::PrincipalVerifier;
+use rustbill_shared::system::SystemPart;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +35,11 @@ use tokio_util::sync::CancellationToken;
 pub const SCHEMA: &str = "notify";
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-pub const SERVICE_NAMES: &[&str] = &["rustbill.notification.NotificationService", "rustbill.ticket.TicketService"];
+pub const SERVICE_NAMES: &[&str] = &[
+    "rustbill.notification.NotificationService",
+    "rustbill.ticket.TicketService",
+    "rustbill.internal.system.SystemPartService",
+];
 
 /// Delivery workers per instance: a slow channel holds up one of them.
 const WORKERS: usize = 4;
@@ -53,8 +59,9 @@ pub fn router(config: &Arc<Config>, database: &ServiceDb) -> rustbill_shared::gr
         .add_service(NotificationServiceServer::with_interceptor(service, verifier.clone()))
         .add_service(TicketServiceServer::with_interceptor(
             tickets::Tickets::new(database.pool.clone(), config),
-            verifier,
+            verifier.clone(),
         ))
+        .add_service(SystemPart::new(SCHEMA, database.pool.clone(), dashboard::dashboard).server(verifier))
 }
 
 pub async fn serve(

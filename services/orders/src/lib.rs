@@ -13,6 +13,7 @@ pub mod billing;
 pub mod billing_service;
 pub mod clients;
 pub mod consumer;
+pub mod dashboard;
 pub mod document;
 pub mod events;
 pub mod instance_service;
@@ -36,6 +37,7 @@ use rustbill_shared::Config;
 use rustbill_shared::bus::{Consumer, ConsumerConfig};
 use rustbill_shared::db::{self, ServiceDb};
 use rustbill_shared::principal::PrincipalVerifier;
+use rustbill_shared::system::SystemPart;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +50,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "rustbill.billing.BillingService",
     "rustbill.instance.InstanceService",
     "rustbill.internal.orders.OrdersInternalService",
+    "rustbill.internal.system.SystemPartService",
 ];
 
 /// What the handlers share.
@@ -84,6 +87,7 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
             instance_service::Instances::new(state.clone()),
             verifier.clone(),
         ))
+        .add_service(SystemPart::new(SCHEMA, state.pool.clone(), dashboard::dashboard).server(verifier.clone()))
         .add_service(OrdersInternalServiceServer::with_interceptor(internal::Internal::new(state), verifier))
 }
 

@@ -110,7 +110,10 @@ impl BalanceApi {
     async fn adjust(&self, caller: &Caller, request: AdjustBalanceRequest) -> AppResult<AdjustBalanceResponse> {
         caller.principal.require_admin_only()?;
         let customer_id = parse_id("customer_id", &request.customer_id)?;
-        let amount = Money::parse_field("amount", request.amount.trim())?.as_decimal();
+        // Signed: a negative amount debits the balance.
+        let amount = Money::parse(request.amount.trim())
+            .map_err(|error| AppError::invalid_field("amount", error.to_string()))?
+            .as_decimal();
         if amount.is_zero() {
             return Err(AppError::invalid_field("amount", "must not be zero"));
         }
@@ -176,7 +179,10 @@ impl BalanceApi {
             .principal
             .customer_id()
             .ok_or_else(|| AppError::permission_denied("only customers recharge their own balance"))?;
-        let amount = Money::parse_field("amount", request.amount.trim())?.as_decimal();
+        // Signed: a negative amount debits the balance.
+        let amount = Money::parse(request.amount.trim())
+            .map_err(|error| AppError::invalid_field("amount", error.to_string()))?
+            .as_decimal();
         if amount <= Decimal::ZERO {
             return Err(AppError::invalid_field("amount", "must be positive"));
         }

@@ -14,6 +14,7 @@ pub mod balances;
 pub mod clients;
 pub mod consumer;
 pub mod core;
+pub mod dashboard;
 pub mod events;
 pub mod internal;
 pub mod ledger;
@@ -31,6 +32,7 @@ use rustbill_shared::Config;
 use rustbill_shared::bus::{Consumer, ConsumerConfig};
 use rustbill_shared::db::{self, ServiceDb};
 use rustbill_shared::principal::PrincipalVerifier;
+use rustbill_shared::system::SystemPart;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +45,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "rustbill.balance.BalanceService",
     "rustbill.internal.payments.PaymentsInternalService",
     "rustbill.internal.balances.BalancesService",
+    "rustbill.internal.system.SystemPartService",
 ];
 
 pub async fn prepare(config: &Config, database_url: &str) -> anyhow::Result<ServiceDb> {
@@ -68,6 +71,7 @@ pub fn router(config: &Arc<Config>, database: &ServiceDb) -> rustbill_shared::gr
             internal::Internal::new(payments),
             verifier.clone(),
         ))
+        .add_service(SystemPart::new(SCHEMA, database.pool.clone(), dashboard::dashboard).server(verifier.clone()))
         .add_service(BalancesServiceServer::with_interceptor(balances::Balances::new(database.pool.clone()), verifier))
 }
 

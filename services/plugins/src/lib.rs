@@ -6,6 +6,7 @@
 //! - [`host`]: the `rustbill_host::` functions scripts call;
 //! - [`http`]: the one outbound HTTP client (retries, circuit breakers, mTLS).
 
+pub mod dashboard;
 pub mod engine;
 pub mod host;
 pub mod http;
@@ -24,6 +25,7 @@ use rustbill_proto::internal::plugins::plugin_runtime_service_server::PluginRunt
 use rustbill_shared::Config;
 use rustbill_shared::db::{self, ServiceDb};
 use rustbill_shared::principal::PrincipalVerifier;
+use rustbill_shared::system::SystemPart;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -33,8 +35,11 @@ pub use host::MIGRATOR;
 pub const SCHEMA: &str = "plugins";
 
 /// gRPC services this binary serves (health reporting).
-pub const SERVICE_NAMES: &[&str] =
-    &["rustbill.integration.IntegrationService", "rustbill.internal.plugins.PluginRuntimeService"];
+pub const SERVICE_NAMES: &[&str] = &[
+    "rustbill.integration.IntegrationService",
+    "rustbill.internal.plugins.PluginRuntimeService",
+    "rustbill.internal.system.SystemPartService",
+];
 
 /// Leader role of the background health checks.
 const HEALTH_ROLE: &str = "plugins:health";
@@ -72,6 +77,7 @@ pub fn router(state: service::State) -> rustbill_shared::grpc::ServiceRouter {
             service::integration::Integration::new(state.clone()),
             verifier.clone(),
         ))
+        .add_service(SystemPart::new(SCHEMA, state.pool().clone(), dashboard::dashboard).server(verifier.clone()))
         .add_service(PluginRuntimeServiceServer::with_interceptor(service::internal::Internal::new(state), verifier))
 }
 

@@ -6,3 +6,4 @@
 mod bus;
 mod db;
 mod leader;
+mod system;

@@ -272,6 +272,19 @@ async fn every_rpc_answers_each_kind_of_caller_as_the_spec_says() {
         check("AdminResetPassword", who, reset, admin_only_rpc(who));
         let deleted = world.identity().delete_user(world.request(who, DeleteUserRequest { id: target })).await;
         check("DeleteUser", who, deleted, admin_only_rpc(who));
+        let created = world
+            .identity()
+            .create_admin_user(world.request(
+                who,
+                CreateAdminUserRequest {
+                    username: format!("staff_{who:?}").to_lowercase(),
+                    password: "staff-Pass-123".into(),
+                    role: "operator".into(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        check("CreateAdminUser", who, created, admin_only_rpc(who));
 
         // --- IdentityService: any authenticated user.
         let changed = world

@@ -871,3 +871,85 @@ async fn each_service_has_its_own_migrations_and_database_role() {
     let user: String = sqlx::query_scalar("select current_user::text").fetch_one(&mut *connection).await.unwrap();
     assert!(!user.starts_with("rustbill_"), "the role was reset: {user}");
 }
+
+/// Admins add staff: the new operator logs in with operator rights; a
+/// taken name, a bad role or a short password is refused and adds no one.
+#[tokio::test]
+async fn admins_create_operators_who_can_log_in() {
+    let server = TestServer::start().await.expect("server");
+    let channel = server.channel().await;
+    let admin = flows::bootstrap_admin(&server).await;
+    let created = identity(&channel)
+        .create_admin_user(session(
+            CreateAdminUserRequest {
+                username: "olga".into(),
+                email: "olga@staff.example.com".into(),
+                display_name: "Olga".into(),
+                password: "olga-Pass-123".into(),
+                role: "operator".into(),
+            },
+            &admin,
+        ))
+        .await
+        .expect("create operator")
+        .into_inner()
+        .user
+        .expect("user");
+    assert_eq!((created.role.as_str(), created.user_type.as_str(), created.is_active), ("operator", "admin", true));
+    let olga = flows::admin_cookie(channel.clone(), "olga", "olga-Pass-123").await;
+    let me = identity(&channel).get_me(session(GetMeRequest {}, &olga)).await.expect("me").into_inner();
+    assert_eq!(me.user.expect("user").role, "operator");
+    // Operators may not add staff themselves.
+    let denied = identity(&channel)
+        .create_admin_user(session(
+            CreateAdminUserRequest {
+                username: "mallory".into(),
+                password: "mallory-Pass-123".into(),
+                role: "admin".into(),
+                ..Default::default()
+            },
+            &olga,
+        ))
+        .await
+        .expect_err("operator");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    let pool = server.pool().await;
+    let before: i64 = sqlx::query_scalar("select count(*) from identity.admin_users").fetch_one(&pool).await.unwrap();
+    for (request, field) in [
+        (
+            CreateAdminUserRequest {
+                username: "OLGA".into(),
+                password: "x-Pass-12345".into(),
+                role: "admin".into(),
+                ..Default::default()
+            },
+            "username",
+        ),
+        (
+            CreateAdminUserRequest {
+                username: "pete".into(),
+                password: "x-Pass-12345".into(),
+                role: "root".into(),
+                ..Default::default()
+            },
+            "role",
+        ),
+        (
+            CreateAdminUserRequest {
+                username: "pete".into(),
+                password: "short".into(),
+                role: "operator".into(),
+                ..Default::default()
+            },
+            "password",
+        ),
+    ] {
+        let error = identity(&channel).create_admin_user(session(request, &admin)).await.expect_err(field);
+        assert_eq!(error.code(), Code::InvalidArgument, "{field}: {error:?}");
+        let details = tonic_types::StatusExt::get_error_details(&error);
+        assert_eq!(details.bad_request().expect("bad request").field_violations[0].field, field);
+    }
+    let after: i64 = sqlx::query_scalar("select count(*) from identity.admin_users").fetch_one(&pool).await.unwrap();
+    assert_eq!(before, after, "refused requests add no one");
+}

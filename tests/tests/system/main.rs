@@ -1,6 +1,7 @@
 //! Whole-system tests in one binary (one link, one copy of the server's
 //! dependencies on disk): each module is a former test file.
 
+mod admin_web;
 mod authorization;
 mod bad_input;
 mod billing;
@@ -14,6 +15,7 @@ mod plugins;
 mod provider_rustbill;
 mod secrets;
 mod startup;
+mod system_service;
 mod tickets;
 mod tracing;
 

@@ -49,19 +49,20 @@ impl Process {
     }
 }
 
-/// The three processes on one fresh database. Children are killed when
+/// The seven processes on one fresh database (also used by
+/// `system_service`). Children are killed when
 /// this is dropped (`kill_on_drop`), before the database is dropped.
-struct Deployment {
+pub(crate) struct Deployment {
     processes: Vec<Process>,
-    database: TestDb,
+    pub(crate) database: TestDb,
     edge: String,
-    identity_url: String,
+    pub(crate) identity_url: String,
     payments_url: String,
     _workdir: tempfile::TempDir,
 }
 
 impl Deployment {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let database = TestDb::new().await.unwrap();
         let workdir = tempfile::tempdir().unwrap();
         let mut ports = Vec::new();
@@ -149,7 +150,7 @@ impl Deployment {
     }
 
     /// Every process's output so far, for failure messages.
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         self.processes
             .iter()
             .map(|process| {
@@ -165,7 +166,7 @@ impl Deployment {
     }
 
     /// Fails at once, with the logs, when a process that should run exited.
-    fn assert_running(&self, except: Option<&str>) {
+    pub(crate) fn assert_running(&self, except: Option<&str>) {
         let exited: Vec<String> = self
             .processes
             .iter()
@@ -178,7 +179,7 @@ impl Deployment {
     /// Waits until `/ready` answers `status`; returns its body. Fails with
     /// the processes' logs when it does not within the deadline or when a
     /// process that should run exits.
-    async fn wait_ready(&self, status: u16, except: Option<&str>) -> String {
+    pub(crate) async fn wait_ready(&self, status: u16, except: Option<&str>) -> String {
         let last = Mutex::new(None);
         let what = format!("/ready to answer {status}");
         let wait = wait_for(&what, DEADLINE + Duration::from_secs(10), || {
@@ -203,12 +204,12 @@ impl Deployment {
         }
     }
 
-    async fn channel(&self) -> Channel {
+    pub(crate) async fn channel(&self) -> Channel {
         Channel::from_shared(self.edge.clone()).unwrap().connect().await.expect("connect to the edge")
     }
 
     /// Stops one process with SIGTERM and waits (bounded) for it to exit.
-    async fn stop(&self, name: &str) -> ExitStatus {
+    pub(crate) async fn stop(&self, name: &str) -> ExitStatus {
         let process = self.process(name);
         let pid = process.child.lock().unwrap().id().expect("the process is running");
         let killed = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();

@@ -789,6 +789,26 @@ async fn concurrent_balance_payments_respect_the_credit_limit() {
     }
     // Refused orders left nothing behind.
     assert_eq!(shop.count("select count(*) from orders.orders").await, 3);
+
+    // An admin debit (a negative adjustment) may use the credit that is
+    // left, and no more.
+    shop.credit(&frank, "-5.00").await;
+    assert_eq!(shop.balance_of(&frank).await, Decimal::new(-1000, 2));
+    let error = shop
+        .balance()
+        .adjust_balance(session(
+            AdjustBalanceRequest {
+                customer_id: frank.customer_id.clone(),
+                amount: "-0.01".into(),
+                description: "one cent too many".into(),
+            },
+            &shop.admin,
+        ))
+        .await
+        .expect_err("beyond the credit limit");
+    assert_eq!(error.code(), Code::FailedPrecondition, "{error:?}");
+    assert_eq!(shop.balance_of(&frank).await, Decimal::new(-1000, 2));
+    shop.assert_ledger_balances(&frank).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

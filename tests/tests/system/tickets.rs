@@ -252,7 +252,10 @@ async fn tickets_check_their_callers_hide_internal_notes_and_notify() {
     assert_eq!(public.user_id, otto_id);
     assert!(public.customer_id.is_empty(), "staff replies carry no customer");
     let answer = seen_by_staff.replies.iter().find(|reply| reply.content == "Works, thanks!").expect("alice's answer");
-    assert_eq!((answer.user_id.as_str(), answer.customer_id.as_str()), (alice.user_id.as_str(), ticket.customer_id.as_str()));
+    assert_eq!(
+        (answer.user_id.as_str(), answer.customer_id.as_str()),
+        (alice.user_id.as_str(), ticket.customer_id.as_str())
+    );
     // Alice's mailbox: the registration code, then the public reply (the
     // body is MIME-encoded, so the delivery log says which is which).
     mails_to(&smtp, &alice.email, 2).await;

@@ -764,6 +764,61 @@ impl Identity {
         Ok(AdminResetPasswordResponse {})
     }
 
+    async fn create_admin_user(
+        &self,
+        caller: &Caller,
+        request: CreateAdminUserRequest,
+    ) -> AppResult<CreateAdminUserResponse> {
+        caller.principal.require_admin_only()?;
+        let username = validate::username("username", &request.username)?;
+        let email = validate::optional_email("email", &request.email)?;
+        let display_name = validate::optional_text("display_name", &request.display_name, 64)?;
+        let role = match request.role.trim() {
+            role @ ("admin" | "operator") => role,
+            _ => return Err(AppError::invalid_field("role", "must be \"admin\" or \"operator\"")),
+        };
+        let password =
+            validate::new_password("password", &request.password, self.state.config.identity.password_min_length)?;
+        let password_hash = passwords::hash(password).await?;
+        let mut transaction = self.state.pool.begin().await?;
+        let inserted = sqlx::query_as::<_, AdminRow>(sqlx::AssertSqlSafe(format!(
+            "insert into admin_users (id, username, email, display_name, password_hash, role)
+             values ($1, $2, $3, $4, $5, $6)
+             returning {}",
+            users::ADMIN_COLUMNS
+        )))
+        .bind(Uuid::now_v7())
+        .bind(&username)
+        .bind(&email)
+        .bind(&display_name)
+        .bind(password_hash)
+        .bind(role)
+        .fetch_one(&mut *transaction)
+        .await;
+        let row = match inserted {
+            Ok(row) => row,
+            Err(error) => {
+                return Err(match unique_violation(&error).as_deref() {
+                    Some("admin_users_username_key") => AppError::invalid_field("username", "is already taken"),
+                    _ => error.into(),
+                });
+            }
+        };
+        let info = UserInfo::from(&row);
+        oplog::record(
+            &mut transaction,
+            caller,
+            "create_admin_user",
+            "admin_user",
+            &info.id,
+            serde_json::json!({ "username": username, "role": role }),
+        )
+        .await?;
+        transaction.commit().await?;
+        tracing::info!(user_id = %info.id, role, "admin user created");
+        Ok(CreateAdminUserResponse { user: Some(info) })
+    }
+
     async fn get_me(&self, caller: &Caller) -> AppResult<GetMeResponse> {
         let principal = caller.principal.require_authenticated()?;
         let mut connection = self.state.pool.acquire().await?;
@@ -882,6 +937,14 @@ impl IdentityService for Identity {
     ) -> Result<Response<AdminResetPasswordResponse>, Status> {
         let caller = principal::caller(&request)?;
         respond(self.admin_reset_password(&caller, request.into_inner()).await)
+    }
+
+    async fn create_admin_user(
+        &self,
+        request: Request<CreateAdminUserRequest>,
+    ) -> Result<Response<CreateAdminUserResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        respond(self.create_admin_user(&caller, request.into_inner()).await)
     }
 
     async fn get_me(&self, request: Request<GetMeRequest>) -> Result<Response<GetMeResponse>, Status> {

@@ -5,3 +5,4 @@ pub mod auth;
 pub mod customer;
 pub mod directory;
 pub mod identity;
+pub mod system;
