@@ -49,7 +49,7 @@ impl AdminAssets for NotBuilt {
 /// rebuilt front end shows without relinking. Without a build there are no
 /// files and the edge answers [`NOT_BUILT_PAGE`].
 #[derive(rust_embed::Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../web/admin/dist"]
+#[folder = "../web/admin/dist"]
 #[allow_missing = true]
 #[exclude = "*.map"]
 struct Dist;

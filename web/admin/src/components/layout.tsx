@@ -93,7 +93,7 @@ export function Layout() {
           <Activity className="mr-auto size-4 text-muted-foreground md:hidden" />
           <Select
             aria-label={t("language")}
-            className="h-8 w-28"
+            className="h-8 w-32"
             value={i18n.language}
             onChange={(event) => setLanguage(event.target.value as Language)}
           >

@@ -9,6 +9,9 @@ import type { DailySeries } from "@/gen/rustbill/system/system_pb";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { sumMoney, sumCount } from "./numbers";
 
+/** Charts draw at once for users who asked the system for less motion. */
+const ANIMATE = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
 /** One row per day with every series as a number, oldest first. */
 type Day = { date: string } & Record<string, number | string>;
 
@@ -87,6 +90,7 @@ export function RevenueChart({ series, currency, days }: { series: DailySeries[]
         <Tooltip {...tooltip} formatter={(value) => money(value)} />
         <Legend wrapperStyle={legendStyle} />
         <Area
+          isAnimationActive={ANIMATE}
           type="monotone"
           dataKey="revenue"
           name={t("series.revenue")}
@@ -94,7 +98,7 @@ export function RevenueChart({ series, currency, days }: { series: DailySeries[]
           strokeWidth={2}
           fill="url(#dashboard-revenue)"
         />
-        <Area type="monotone" dataKey="refunds" name={t("series.refunds")} stroke="var(--destructive)" strokeWidth={2} fill="none" />
+        <Area isAnimationActive={ANIMATE} type="monotone" dataKey="refunds" name={t("series.refunds")} stroke="var(--destructive)" strokeWidth={2} fill="none" />
       </AreaChart>
     </ChartCard>
   );
@@ -119,8 +123,8 @@ export function OrdersChart({ series, days }: { series: DailySeries[]; days: num
         <YAxis width={40} allowDecimals={false} {...axis} />
         <Tooltip {...tooltip} />
         <Legend wrapperStyle={legendStyle} />
-        <Bar dataKey="orders_created" name={t("series.ordersCreated")} fill="var(--primary)" radius={[3, 3, 0, 0]} />
-        <Bar dataKey="orders_paid" name={t("series.ordersPaid")} fill="var(--chart-paid)" radius={[3, 3, 0, 0]} />
+        <Bar isAnimationActive={ANIMATE} dataKey="orders_created" name={t("series.ordersCreated")} fill="var(--primary)" radius={[3, 3, 0, 0]} />
+        <Bar isAnimationActive={ANIMATE} dataKey="orders_paid" name={t("series.ordersPaid")} fill="var(--chart-paid)" radius={[3, 3, 0, 0]} />
       </BarChart>
     </ChartCard>
   );

@@ -23,7 +23,8 @@ import { DELETABLE_STATUSES, settableStatuses, statusesReachedElsewhere } from "
 /** What an order change may alter elsewhere: lists, the customer's pages, payments (refunds), the instance. */
 const AFTER_ORDER_CHANGE = [["orders"], ["customers"], ["payments"], ["instances"]];
 
-const IN_PROGRESS = ["paid", "provisioning"];
+// Followed every 5 s: a payment may arrive, provisioning may finish.
+const IN_PROGRESS = ["pending", "paid", "provisioning"];
 
 export function OrderDetail() {
   const { id = "" } = useParams();
