@@ -102,6 +102,11 @@ async fn operator_day_in_the_admin_app() {
     .await
     .expect("the interface created in the app");
     assert!(overridden, "the edited script is stored on the interface");
+    let role: String = sqlx::query_scalar("select role from identity.admin_users where username = 'olga'")
+        .fetch_one(&pool)
+        .await
+        .expect("the operator created in the app");
+    assert_eq!(role, "operator");
     for page in ["dashboard", "products", "customers", "orders", "instance", "payments", "tickets", "plugins"] {
         assert!(artifacts.join(format!("{page}.png")).is_file(), "screenshot of {page}");
     }

@@ -193,7 +193,9 @@ try {
     await page.getByLabel("Reply", { exact: true }).fill("We moved your server to a quieter host.");
     await page.getByRole("button", { name: "Send reply" }).click();
     await page.getByText("We moved your server to a quieter host.").waitFor();
-    await page.getByLabel("Reply", { exact: true }).fill("Host node 7 was overloaded; watch it.");
+    const box = page.getByLabel("Reply", { exact: true });
+    await waitFor("the reply box to be cleared after sending", async () => (await box.inputValue()) === "");
+    await box.fill("Host node 7 was overloaded; watch it.");
     await page.getByLabel("Internal note").check();
     await page.getByRole("button", { name: "Send reply" }).click();
     const note = page.locator("article, li, div").filter({ hasText: "Host node 7 was overloaded" }).last();
@@ -252,6 +254,35 @@ try {
       await page.goto(`${ADMIN}/logs?service=${service}`);
       await page.locator("tbody tr[data-row-key]").first().waitFor();
     }
+  });
+
+  await step(page, "add an operator, who sees only what operators may do", async () => {
+    await page.goto(`${ADMIN}/users`);
+    await page.getByRole("button", { name: "New staff user" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Username").fill("olga");
+    await dialog.getByLabel("Display name").fill("Olga");
+    await dialog.getByLabel("Role").selectOption("operator");
+    await dialog.getByLabel("Password", { exact: true }).fill("olga-Pass-123");
+    await dialog.getByLabel("Confirm password").fill("olga-Pass-123");
+    await dialog.getByRole("button", { name: "Create user" }).click();
+    await page.getByRole("row").filter({ hasText: "olga" }).waitFor();
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByLabel("User name").fill("olga");
+    await page.getByLabel("Password").fill("olga-Pass-123");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByTestId("me").filter({ hasText: "operator" }).waitFor();
+    await page.goto(`${ADMIN}/payments/${paymentId}`);
+    await page.getByRole("button", { name: "Query status" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Refund", exact: true }).count(), 0, "operators cannot refund");
+    await page.goto(`${ADMIN}/orders/${orderId}`);
+    await page.locator("main h1").waitFor();
+    await shot(page, "order-as-operator");
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByLabel("User name").fill(env("RUSTBILL_ADMIN_USER"));
+    await page.getByLabel("Password").fill(env("RUSTBILL_ADMIN_PASSWORD"));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByTestId("me").filter({ hasText: "admin · admin" }).waitFor();
   });
 
   await step(page, "Simplified Chinese and the dark theme", async () => {

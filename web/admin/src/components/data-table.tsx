@@ -135,7 +135,7 @@ export function DataTable<T>({
             {onPageSize ? (
               <Select
                 aria-label={t("table.pageSize")}
-                className="h-8 w-24"
+                className="h-8 w-28"
                 value={pageSize ?? meta.pageSize}
                 onChange={(event) => onPageSize(Number(event.target.value))}
               >
