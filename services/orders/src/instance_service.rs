@@ -131,6 +131,7 @@ impl Instances {
             }
         };
         let provider = parse_optional_id("provider_id", Some(request.provider_id.trim()).filter(|id| !id.is_empty()))?;
+        let order = parse_optional_id("order_id", Some(request.order_id.trim()).filter(|id| !id.is_empty()))?;
         let (page, page_size) = paging(request.pagination.as_ref());
         let filters = |builder: &mut QueryBuilder<Postgres>| {
             if let Some(customer) = customer {
@@ -141,6 +142,9 @@ impl Instances {
             }
             if let Some(provider) = provider {
                 builder.push(" and provider_interface_id = ").push_bind(provider);
+            }
+            if let Some(order) = order {
+                builder.push(" and order_id = ").push_bind(order);
             }
         };
         let (rows, meta): (Vec<InstanceRow>, _) = fetch_page(

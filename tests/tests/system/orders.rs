@@ -292,6 +292,18 @@ async fn paying_from_the_balance_gives_a_running_instance() {
     assert_eq!((instance.status.as_str(), instance.ip_address.as_str()), ("running", "192.0.2.10"));
     assert_eq!(instance.order_id, order.id);
     assert_eq!(instance.server_spec.get("os").map(String::as_str), Some("debian-12"));
+    // Found by its order (the admin app's order page), and by no other.
+    let by_order = |order_id: &str| {
+        let (mut instances, admin) = (shop.instances(), shop.admin.clone());
+        let request = ListInstancesRequest { order_id: order_id.into(), ..Default::default() };
+        async move { instances.list_instances(session(request, &admin)).await }
+    };
+    let found = by_order(&order.id).await.expect("by order").into_inner().instances;
+    assert_eq!(found.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), [instance.id.as_str()]);
+    let none = by_order(&uuid::Uuid::now_v7().to_string()).await.expect("by another order").into_inner();
+    assert!(none.instances.is_empty());
+    let bad = by_order("not-an-id").await.expect_err("a bad order id");
+    assert_eq!(bad.code(), Code::InvalidArgument);
     let detail = shop
         .instances()
         .get_instance(bearer(GetInstanceRequest { id: instance.id.clone() }, &alice.access_token))

@@ -232,14 +232,10 @@ function DeleteOrder({ order }: { order: OrderInfo }) {
   );
 }
 
-/** The order's instance: instances are listed per customer, so look through the customer's. */
+/** The order's instance, if it has one. */
 async function findOrderInstance(order: OrderInfo): Promise<InstanceInfo | null> {
-  for (let page = 1; ; page += 1) {
-    const response = await api.instances.listInstances({ customerId: order.customerId, pagination: { page, pageSize: 100 } });
-    const found = response.instances.find((instance) => instance.orderId === order.id);
-    if (found) return found;
-    if (!response.meta || page >= response.meta.totalPages) return null;
-  }
+  const response = await api.instances.listInstances({ orderId: order.id, pagination: { page: 1, pageSize: 1 } });
+  return response.instances[0] ?? null;
 }
 
 function OrderInstance({ order }: { order: OrderInfo }) {
