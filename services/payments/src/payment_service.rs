@@ -116,7 +116,10 @@ impl PaymentApi {
     }
 
     async fn list(&self, caller: &Caller, request: ListPaymentsRequest) -> AppResult<ListPaymentsResponse> {
-        let customer = scope(caller)?;
+        let customer = match scope(caller)? {
+            Some(own) => Some(own),
+            None => parse_optional_id("customer_id", request.customer_id.as_deref().filter(|id| !id.is_empty()))?,
+        };
         let (page, page_size) = paging(request.pagination.as_ref());
         let order_id = parse_optional_id("order_id", request.order_id.as_deref().filter(|id| !id.is_empty()))?;
         let invoice_id = parse_optional_id("invoice_id", request.invoice_id.as_deref().filter(|id| !id.is_empty()))?;

@@ -1175,6 +1175,18 @@ async fn money_rpcs_check_their_caller() {
         .expect("operator lists payments")
         .into_inner();
     assert_eq!(all.meta.expect("meta").total, 1);
+    for (customer, expected) in [(&kim, 1), (&lee, 0)] {
+        let filtered = shop
+            .payments()
+            .list_payments(session(
+                ListPaymentsRequest { customer_id: Some(customer.customer_id.clone()), ..Default::default() },
+                &operator,
+            ))
+            .await
+            .expect("payments of one customer")
+            .into_inner();
+        assert_eq!(filtered.meta.expect("meta").total, expected);
+    }
     let query = shop
         .payments()
         .query_payment_status(bearer(QueryPaymentStatusRequest { payment_id: payment_id.clone() }, &kim.access_token))
@@ -1200,6 +1212,16 @@ async fn money_rpcs_check_their_caller() {
         .expect("lee's ledger")
         .into_inner();
     assert_eq!(ledger.meta.expect("meta").total, 0);
+    let payments_of_kim = shop
+        .payments()
+        .list_payments(bearer(
+            ListPaymentsRequest { customer_id: Some(kim.customer_id.clone()), ..Default::default() },
+            &lee.access_token,
+        ))
+        .await
+        .expect("lee's own payments")
+        .into_inner();
+    assert_eq!(payments_of_kim.meta.expect("meta").total, 0);
     let hidden = shop
         .payments()
         .get_payment(bearer(GetPaymentRequest { id: payment_id.clone() }, &lee.access_token))

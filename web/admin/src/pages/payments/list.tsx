@@ -11,12 +11,12 @@ import type { PaymentRecord } from "@/gen/rustbill/payment/payment_pb";
 import { api } from "@/lib/api";
 import { useListState } from "@/lib/list";
 import { formatDateTime, formatMoney } from "@/lib/utils";
-import { CustomerLink } from "./customer";
+import { CustomerLink, CustomerSelect } from "./customer";
 import { BALANCE_GATEWAY, useGatewayName, useGateways } from "./gateways";
 import { CreatePaymentDialog } from "./create-payment";
 
 export const PAYMENT_STATUSES = ["pending", "success", "failed", "refunded"] as const;
-const FILTERS = ["status", "gateway", "order", "invoice"] as const;
+const FILTERS = ["status", "customer", "gateway", "order", "invoice"] as const;
 
 /** What a payment pays for, linked. */
 export function PaymentPurpose({ payment }: { payment: PaymentRecord }) {
@@ -64,6 +64,7 @@ export function PaymentList() {
         gatewayInterfaceId: list.filters.gateway || undefined,
         orderId: list.filters.order || undefined,
         invoiceId: list.filters.invoice || undefined,
+        customerId: list.filters.customer || undefined,
       }),
     placeholderData: keepPreviousData,
   });
@@ -157,12 +158,19 @@ export function PaymentList() {
             ))}
           </Select>
         </div>
+        <CustomerSelect
+          id="payment-filter-customer"
+          label={t("field.customer")}
+          value={list.filters.customer}
+          onChange={(customer) => list.setFilter("customer", customer)}
+          emptyLabel={t("all", { ns: "common" })}
+        />
         <IdFilters
           key={`${list.filters.order}|${list.filters.invoice}`}
           order={list.filters.order}
           invoice={list.filters.invoice}
           onApply={(order, invoice) => list.setFilters({ order, invoice })}
-          onReset={() => list.setFilters({ status: "", gateway: "", order: "", invoice: "" })}
+          onReset={() => list.setFilters({ status: "", gateway: "", order: "", invoice: "", customer: "" })}
         />
       </div>
       <DataTable
