@@ -22,9 +22,9 @@ test: deps-test admin
 deps:
 	@./deploy/dev/ensure-deps.sh
 
-## the admin web app (web/admin/dist), served by the edge at [server].admin_path
+## the web apps: admin console (served by the edge at [server].admin_path) and customer portal
 admin:
-	@./deploy/dev/build-admin.sh
+	@./deploy/dev/build-web.sh
 
 deps-test:
 	@./deploy/dev/ensure-deps.sh --test

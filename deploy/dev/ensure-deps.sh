@@ -80,7 +80,7 @@ tools="${CARGO_TARGET_DIR:-target}/tools"
 
 # The admin app's build (Vite 7) needs Node.js 20.19 or newer; Debian 12
 # ships 18. An older system Node gets a newer one from the npm registry
-# (the `node` package), used only for the build (see build-admin.sh).
+# (the `node` package), used only for the build (see build-web.sh).
 node_ok() {
   "$1" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
 }

@@ -30,8 +30,8 @@ fn node() -> PathBuf {
 async fn operator_day_in_the_admin_app() {
     let app = web_admin();
     assert!(
-        app.join("dist/index.html").is_file() && app.join("node_modules/playwright-core").is_dir(),
-        "the admin app is not built: run `make test` (or ./deploy/dev/build-admin.sh) first"
+        app.join("dist/index.html").is_file() && app.join("../node_modules/playwright-core").is_dir(),
+        "the admin app is not built: run `make test` (or ./deploy/dev/build-web.sh) first"
     );
     assert!(Path::new("/usr/bin/chromium").is_file(), "Chromium is missing: run ./deploy/dev/ensure-deps.sh --test");
     let (server, _plugins) = flows::server_with_plugins_and(&[("provider-demo.rn", PROVIDER)], &[]).await;

@@ -91,7 +91,7 @@ export async function rpc(method, body, { bearer } = {}) {
   if (bearer) args.push("-H", `Authorization: Bearer ${bearer}`);
   args.push(`${env("RUSTBILL_EDGE")}/${method}`);
   try {
-    const { stdout } = await run(path.join(here, "../node_modules/.bin/buf"), args, { timeout: 30_000 });
+    const { stdout } = await run(path.join(repo, "web/node_modules/.bin/buf"), args, { timeout: 30_000 });
     return JSON.parse(stdout);
   } catch (error) {
     throw new Error(`${method} failed: ${error.stderr || error.message}`);
