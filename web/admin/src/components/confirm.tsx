@@ -2,7 +2,7 @@ import * as React from "react";
 import * as AlertDialog from "@radix-ui/react-alert-dialog";
 import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
-import { Button, type ButtonProps } from "@/components/ui/button";
+import { Button, type ButtonProps } from "@rustbill/ui/button";
 import { errorMessage } from "@/lib/api";
 
 /**

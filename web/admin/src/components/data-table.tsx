@@ -1,9 +1,9 @@
 import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { ChevronLeft, ChevronRight } from "lucide-react";
-import { Button } from "@/components/ui/button";
-import { Select } from "@/components/ui/input";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { Button } from "@rustbill/ui/button";
+import { Select } from "@rustbill/ui/input";
+import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { QueryError } from "@/components/page";
 import { PAGE_SIZES } from "@/lib/list";
 

@@ -2,7 +2,7 @@ import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
 import { useMutation, useQueryClient, type QueryKey } from "@tanstack/react-query";
-import { Label } from "@/components/ui/input";
+import { Label } from "@rustbill/ui/input";
 import { errorMessage, fieldErrors } from "@/lib/api";
 
 /**

@@ -5,12 +5,12 @@ import {
   Activity, Boxes, CreditCard, FileText, KeyRound, LayoutDashboard, LifeBuoy, LogOut, Moon, Bell, Package,
   Plug, ScrollText, Server, ShoppingCart, Sun, UserCog, Users,
 } from "lucide-react";
-import { Button } from "@/components/ui/button";
-import { Select } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Select } from "@rustbill/ui/input";
 import { useLogout, useMe } from "@/lib/auth";
 import { LANGUAGES, setLanguage, type Language } from "@/lib/i18n";
 import { applyTheme, currentTheme, type Theme } from "@/lib/theme";
-import { cn } from "@/lib/utils";
+import { cn } from "@rustbill/ui/utils";
 
 const NAV: { group: string; items: { to: string; key: string; icon: React.ComponentType<{ className?: string }> }[] }[] = [
   { group: "", items: [{ to: "/", key: "dashboard", icon: LayoutDashboard }] },

@@ -1,6 +1,6 @@
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Badge, type Tone } from "@/components/ui/card";
+import { Badge, type Tone } from "@rustbill/ui/card";
 import { errorMessage } from "@/lib/api";
 
 /** Title row of a page, with its actions on the right. */

@@ -4,12 +4,12 @@ import { Route, Routes } from "react-router";
 import { useTranslation } from "react-i18next";
 import { Field, useApiMutation } from "@/components/form";
 import { Details, PageHeader } from "@/components/page";
-import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Input } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Input } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 import { ME_KEY, useMe } from "@/lib/auth";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 
 export default function AccountArea() {
   return (

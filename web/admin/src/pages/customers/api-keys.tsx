@@ -7,14 +7,14 @@ import { Copy, TriangleAlert } from "lucide-react";
 import { ConfirmButton } from "@/components/confirm";
 import { DataTable, type Column } from "@/components/data-table";
 import { Field, useApiMutation } from "@/components/form";
-import { Button } from "@/components/ui/button";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
-import { Input } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Input } from "@rustbill/ui/input";
 import type { CustomerInfo } from "@/gen/rustbill/customer/customer_pb";
 import type { ApiKeyInfo, CreateApiKeyResponse } from "@/gen/rustbill/downstream/downstream_pb";
 import { api } from "@/lib/api";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 import { CheckboxField, useCopy } from "./shared";
 
 export function ApiKeysTab({ customer }: { customer: CustomerInfo }) {

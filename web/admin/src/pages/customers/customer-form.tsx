@@ -2,7 +2,7 @@
 import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { Field } from "@/components/form";
-import { Input, Textarea } from "@/components/ui/input";
+import { Input, Textarea } from "@rustbill/ui/input";
 import type { CustomerInfo } from "@/gen/rustbill/customer/customer_pb";
 import { CheckboxField } from "./shared";
 

@@ -4,14 +4,14 @@ import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { DataTable, type Column, type PageMetaLike } from "@/components/data-table";
 import { StatusBadge } from "@/components/page";
-import { Badge, type Tone } from "@/components/ui/card";
+import { Badge, type Tone } from "@rustbill/ui/card";
 import type { OrderInfo } from "@/gen/rustbill/order/order_pb";
 import type { InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import type { InvoiceInfo } from "@/gen/rustbill/billing/billing_pb";
 import type { TicketInfo } from "@/gen/rustbill/ticket/ticket_pb";
 import type { UserInfo } from "@/gen/rustbill/identity/identity_pb";
 import { api } from "@/lib/api";
-import { formatDateTime, formatMoney } from "@/lib/utils";
+import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { ShortId, useSubList } from "./shared";
 
 /** One server-paged table of a customer's records, paged under `prefix` in the URL. */

@@ -3,11 +3,11 @@ import * as React from "react";
 import { useSearchParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
-import { Button } from "@/components/ui/button";
-import { Checkbox, Input, Label } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Checkbox, Input, Label } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 import { PAGE_SIZES } from "@/lib/list";
-import { cn } from "@/lib/utils";
+import { cn } from "@rustbill/ui/utils";
 
 /** One customer (GetCustomer), cached under the key the detail page uses. */
 export function customerQuery(id: string) {

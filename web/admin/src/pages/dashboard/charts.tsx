@@ -6,7 +6,7 @@ import {
   Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis,
 } from "recharts";
 import type { DailySeries } from "@/gen/rustbill/system/system_pb";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { sumMoney, sumCount } from "./numbers";
 
 /** Charts draw at once for users who asked the system for less motion. */

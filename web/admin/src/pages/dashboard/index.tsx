@@ -9,11 +9,11 @@ import {
 } from "lucide-react";
 import type { Counter } from "@/gen/rustbill/system/system_pb";
 import { PageHeader, QueryError } from "@/components/page";
-import { Button } from "@/components/ui/button";
-import { Card } from "@/components/ui/card";
-import { Label, Select } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Card } from "@rustbill/ui/card";
+import { Label, Select } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
-import { cn, formatMoney } from "@/lib/utils";
+import { cn, formatMoney } from "@rustbill/ui/utils";
 import { OrdersChart, RevenueChart } from "./charts";
 import { LeaderRoles, PluginHealth, ServiceInstances } from "./tables";
 

@@ -7,11 +7,11 @@ import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration
 import type { LeaderRole, ServiceInstance } from "@/gen/rustbill/system/system_pb";
 import { useApiMutation } from "@/components/form";
 import { QueryError, StatusBadge } from "@/components/page";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Button } from "@/components/ui/button";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Button } from "@rustbill/ui/button";
+import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { api } from "@/lib/api";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 
 /** "12 seconds ago" / "in 8 seconds" for an RFC 3339 time. */
 function useRelative() {

@@ -7,12 +7,12 @@ import { ArrowLeft, RefreshCw, X } from "lucide-react";
 import { ConfirmButton } from "@/components/confirm";
 import { useApiMutation } from "@/components/form";
 import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
-import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Button } from "@rustbill/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import type { GetInstanceResponse, InstanceAction, InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import { api, errorMessage } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
-import { cn, formatDateTime } from "@/lib/utils";
+import { cn, formatDateTime } from "@rustbill/ui/utils";
 import { ActivityCard, CustomerLink, Mono, ProviderName, shortId, SpecDetails, useProviders } from "@/pages/orders/shared";
 import { SectionCard } from "./sections";
 

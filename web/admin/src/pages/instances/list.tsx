@@ -5,12 +5,12 @@ import { Link } from "react-router";
 import { DataTable, type Column } from "@/components/data-table";
 import { Field } from "@/components/form";
 import { PageHeader, StatusBadge } from "@/components/page";
-import { Button } from "@/components/ui/button";
-import { Input, Select } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Input, Select } from "@rustbill/ui/input";
 import type { InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import { api, fieldErrors } from "@/lib/api";
 import { useListState } from "@/lib/list";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 import { CustomerLink, Mono, ProviderName, ProviderOptions, shortId } from "@/pages/orders/shared";
 
 /** Instance statuses the list filter accepts (services/orders store.rs). */

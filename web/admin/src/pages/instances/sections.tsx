@@ -3,12 +3,12 @@
 // carries both).
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
-import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { Button } from "@rustbill/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
+import { Tabs, TabsContent, TabsList, TabsTrigger } from "@rustbill/ui/tabs";
 import type { InstanceDetailField, InstanceDetailSection } from "@/gen/rustbill/instance/instance_pb";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 
 function SecretValue({ value }: { value: string }) {
   const { t } = useTranslation("instances");

@@ -2,9 +2,9 @@
 // RunBilling (the billing cycle the leader runs periodically), admin only.
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Button } from "@/components/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
-import { Input } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Input } from "@rustbill/ui/input";
 import { Details } from "@/components/page";
 import { Field, useApiMutation } from "@/components/form";
 import type { RunBillingResponse } from "@/gen/rustbill/billing/billing_pb";

@@ -7,13 +7,13 @@ import { useTranslation } from "react-i18next";
 import { AlertTriangle, ChevronDown, ChevronLeft, ChevronRight, Filter } from "lucide-react";
 import type { OperationLog } from "@/gen/rustbill/system/system_pb";
 import { PageHeader, QueryError } from "@/components/page";
-import { Button } from "@/components/ui/button";
-import { Badge } from "@/components/ui/card";
-import { Input, Label, Select } from "@/components/ui/input";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { Button } from "@rustbill/ui/button";
+import { Badge } from "@rustbill/ui/card";
+import { Input, Label, Select } from "@rustbill/ui/input";
+import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { api } from "@/lib/api";
 import { PAGE_SIZES, useListState, type ListState } from "@/lib/list";
-import { cn, formatDateTime } from "@/lib/utils";
+import { cn, formatDateTime } from "@rustbill/ui/utils";
 
 const FILTERS = ["service", "action", "actor", "target_type", "target_id", "since", "until"] as const;
 type FilterName = (typeof FILTERS)[number];

@@ -8,13 +8,13 @@ import { Plug, Send } from "lucide-react";
 import type { NotificationResult } from "@/gen/rustbill/notification/notification_pb";
 import { Field, useApiMutation } from "@/components/form";
 import { PageHeader, QueryError, StatusBadge } from "@/components/page";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Button } from "@/components/ui/button";
-import { Input, Select, Textarea } from "@/components/ui/input";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Button } from "@rustbill/ui/button";
+import { Input, Select, Textarea } from "@rustbill/ui/input";
+import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 
 /** Events the server broadcasts to the enabled channels by itself (services/notify broadcast.rs). */
 const SYSTEM_EVENTS = [

@@ -5,12 +5,12 @@ import { Link } from "react-router";
 import { DataTable, type Column } from "@/components/data-table";
 import { Field } from "@/components/form";
 import { PageHeader, StatusBadge } from "@/components/page";
-import { Button } from "@/components/ui/button";
-import { Input, Select } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Input, Select } from "@rustbill/ui/input";
 import type { OrderInfo } from "@/gen/rustbill/order/order_pb";
 import { api, fieldErrors } from "@/lib/api";
 import { useListState } from "@/lib/list";
-import { formatDateTime, formatMoney } from "@/lib/utils";
+import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { CustomerLink, Mono, ProviderOptions, shortId } from "./shared";
 import { ORDER_STATUSES } from "./status";
 

@@ -4,13 +4,13 @@ import type * as React from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { Details, QueryError } from "@/components/page";
 import type { ServerSpec } from "@/gen/rustbill/order/order_pb";
 import type { SpecField, SpecTemplate } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 
 /**
  * The tail of a UUID v7 for tables: its head is a timestamp, so records

@@ -2,11 +2,11 @@
 // notes...), newest first, from SystemService.ListOperationLogs.
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { QueryError } from "@/components/page";
 import { api } from "@/lib/api";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 
 /** Query key of a record's activity; `area` is the owning area (its invalidations refresh it). */
 export function activityKey(area: string, targetType: string, targetId: string) {

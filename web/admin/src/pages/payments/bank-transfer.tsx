@@ -7,14 +7,14 @@ import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { toast } from "sonner";
-import { Button } from "@/components/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
-import { Input } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Input } from "@rustbill/ui/input";
 import { Field, useApiMutation } from "@/components/form";
 import { QueryError } from "@/components/page";
 import type { PaymentRecord } from "@/gen/rustbill/payment/payment_pb";
 import { api, errorMessage } from "@/lib/api";
-import { formatDateTime, formatMoney } from "@/lib/utils";
+import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 
 function callAction(payment: PaymentRecord, name: string, args: Record<string, string>) {
   return api.integration.callPluginAction({

@@ -4,7 +4,7 @@ import * as React from "react";
 import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Input, Select } from "@/components/ui/input";
+import { Input, Select } from "@rustbill/ui/input";
 import { Field } from "@/components/form";
 import { api } from "@/lib/api";
 

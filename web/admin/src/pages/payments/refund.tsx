@@ -2,13 +2,13 @@
 // the payment's gateway or to the customer's balance, with a reason.
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Button } from "@/components/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
-import { Input, Textarea } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Input, Textarea } from "@rustbill/ui/input";
 import { Field, useApiMutation } from "@/components/form";
 import type { PaymentRecord } from "@/gen/rustbill/payment/payment_pb";
 import { api } from "@/lib/api";
-import { formatMoney } from "@/lib/utils";
+import { formatMoney } from "@rustbill/ui/utils";
 import { BALANCE_GATEWAY } from "./gateways";
 import { fromCents, refundableCents, toCents } from "./money";
 

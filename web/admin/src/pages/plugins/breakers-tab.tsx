@@ -2,11 +2,11 @@ import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { RefreshCw } from "lucide-react";
 import type { CircuitBreakerInfo } from "@/gen/rustbill/integration/integration_pb";
-import { Button } from "@/components/ui/button";
-import { Badge, type Tone } from "@/components/ui/card";
+import { Button } from "@rustbill/ui/button";
+import { Badge, type Tone } from "@rustbill/ui/card";
 import { DataTable, type Column } from "@/components/data-table";
 import { api } from "@/lib/api";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 import { keys } from "./shared";
 
 const STATE_TONES: Record<string, Tone> = { closed: "green", half_open: "yellow", open: "red" };

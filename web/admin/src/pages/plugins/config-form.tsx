@@ -14,7 +14,7 @@
 import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { BadRequestSchema } from "@/gen/google/rpc/error_details_pb";
-import { Checkbox, Input, Select, Textarea } from "@/components/ui/input";
+import { Checkbox, Input, Select, Textarea } from "@rustbill/ui/input";
 import { Field } from "@/components/form";
 import { ConnectError } from "@/lib/api";
 

@@ -2,14 +2,14 @@ import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Plus } from "lucide-react";
 import type { PluginDef } from "@/gen/rustbill/integration/integration_pb";
-import { Button } from "@/components/ui/button";
-import { Badge } from "@/components/ui/card";
-import { Label, Select } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Badge } from "@rustbill/ui/card";
+import { Label, Select } from "@rustbill/ui/input";
 import { DataTable, type Column } from "@/components/data-table";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
 import type { ListState } from "@/lib/list";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 import type { PluginsFilter } from "./interfaces-tab";
 import { keys, PLUGIN_TYPES, PluginTypeLabel } from "./shared";
 

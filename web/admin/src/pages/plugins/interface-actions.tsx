@@ -3,7 +3,7 @@ import { toast } from "sonner";
 import { useQueryClient } from "@tanstack/react-query";
 import { HeartPulse } from "lucide-react";
 import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
-import { Button } from "@/components/ui/button";
+import { Button } from "@rustbill/ui/button";
 import { ConfirmButton } from "@/components/confirm";
 import { useApiMutation } from "@/components/form";
 import { api } from "@/lib/api";

@@ -2,12 +2,12 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
-import { Badge } from "@/components/ui/card";
-import { Label, Select } from "@/components/ui/input";
+import { Badge } from "@rustbill/ui/card";
+import { Label, Select } from "@rustbill/ui/input";
 import { DataTable, type Column } from "@/components/data-table";
 import { api } from "@/lib/api";
 import type { ListState } from "@/lib/list";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 import { InterfaceActions } from "./interface-actions";
 import { EnabledBadge, HealthBadge, keys, PLUGIN_TYPES, PluginTypeLabel } from "./shared";
 

@@ -2,9 +2,9 @@ import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
-import { Badge } from "@/components/ui/card";
+import { Badge } from "@rustbill/ui/card";
 import { api, errorMessage } from "@/lib/api";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 
 export const PLUGIN_TYPES = ["first_party_provider", "upstream_provider", "gateway", "notifier"] as const;
 

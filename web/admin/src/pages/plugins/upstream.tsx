@@ -4,16 +4,16 @@ import { useNavigate } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { RefreshCw } from "lucide-react";
 import type { PluginInterfaceInfo, UpstreamInstanceItem } from "@/gen/rustbill/integration/integration_pb";
-import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
-import { Input, Select } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Input, Select } from "@rustbill/ui/input";
 import { DataTable, type Column } from "@/components/data-table";
 import { Field, useApiMutation } from "@/components/form";
 import { QueryError, StatusBadge } from "@/components/page";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
-import { formatDateTime, formatMoney } from "@/lib/utils";
+import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { keys } from "./shared";
 
 /**

@@ -2,9 +2,9 @@
 // group, reprice by markup over cost, delete.
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Button } from "@/components/ui/button";
-import { Input } from "@/components/ui/input";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
+import { Button } from "@rustbill/ui/button";
+import { Input } from "@rustbill/ui/input";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
 import { ConfirmButton } from "@/components/confirm";
 import { Field } from "@/components/form";
 import { api } from "@/lib/api";

@@ -3,9 +3,9 @@ import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Plus } from "lucide-react";
-import { Button } from "@/components/ui/button";
-import { Input, Select, Textarea } from "@/components/ui/input";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
+import { Button } from "@rustbill/ui/button";
+import { Input, Select, Textarea } from "@rustbill/ui/input";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
 import { DataTable, type Column } from "@/components/data-table";
 import { ConfirmButton } from "@/components/confirm";
 import { Field } from "@/components/form";
@@ -13,7 +13,7 @@ import { PageHeader } from "@/components/page";
 import type { ProductGroupInfo } from "@/gen/rustbill/product/product_group_pb";
 import { api } from "@/lib/api";
 import { useListState } from "@/lib/list";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 import { CATALOG_KEY, CatalogNav, sortOrderValue, useAllCategories, useCatalogMutation } from "./shared";
 
 export function GroupsPage() {

@@ -2,14 +2,14 @@ import { Link, useNavigate, useParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { Pencil } from "lucide-react";
-import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { Button } from "@rustbill/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { ConfirmButton } from "@/components/confirm";
 import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
 import type { ProductInfo } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
-import { formatDateTime, formatMoney } from "@/lib/utils";
+import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { ProductForm } from "./product-form";
 import {
   CATALOG_KEY, CYCLES, markupPercent, templateFields, useAllCategories, useAllGroups, useCatalogMutation, useProviders,

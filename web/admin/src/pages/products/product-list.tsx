@@ -3,16 +3,16 @@ import { Link, useNavigate } from "react-router";
 import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Plus } from "lucide-react";
-import { Button } from "@/components/ui/button";
-import { Input, Select } from "@/components/ui/input";
-import { Badge } from "@/components/ui/card";
+import { Button } from "@rustbill/ui/button";
+import { Input, Select } from "@rustbill/ui/input";
+import { Badge } from "@rustbill/ui/card";
 import { DataTable, type Column } from "@/components/data-table";
 import { Field } from "@/components/form";
 import { PageHeader, StatusBadge } from "@/components/page";
 import type { ProductInfo } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
 import { useListState, type ListState } from "@/lib/list";
-import { formatDateTime, formatMoney } from "@/lib/utils";
+import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { BatchActions } from "./batch-actions";
 import {
   CATALOG_KEY, CYCLES, CatalogNav, GroupSelect, providerLabel, useAllCategories, useAllGroups, useProviders,

@@ -6,13 +6,13 @@ import { NavLink } from "react-router";
 import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Select } from "@/components/ui/input";
+import { Select } from "@rustbill/ui/input";
 import type { ProviderInfo } from "@/gen/rustbill/integration/integration_pb";
 import type { ProductCategoryInfo } from "@/gen/rustbill/product/product_category_pb";
 import type { ProductGroupInfo } from "@/gen/rustbill/product/product_group_pb";
 import type { SpecField } from "@/gen/rustbill/product/product_pb";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
-import { cn } from "@/lib/utils";
+import { cn } from "@rustbill/ui/utils";
 
 /** Billing cycles a product can be priced for (services/catalog validate::CYCLES). */
 export const CYCLES = ["monthly", "quarterly", "yearly", "one_time"] as const;

@@ -8,15 +8,15 @@ import { useTranslation } from "react-i18next";
 import type { TFunction } from "i18next";
 import { useQuery } from "@tanstack/react-query";
 import { Plus, RefreshCw, Trash2, Upload } from "lucide-react";
-import { Button } from "@/components/ui/button";
-import { Input, Select, Textarea } from "@/components/ui/input";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Button } from "@rustbill/ui/button";
+import { Input, Select, Textarea } from "@rustbill/ui/input";
+import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { DataTable, type Column } from "@/components/data-table";
 import { Field } from "@/components/form";
 import { PageHeader, StatusBadge } from "@/components/page";
 import type { BatchUpdatePriceResponse, ProductInfo } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
-import { formatMoney } from "@/lib/utils";
+import { formatMoney } from "@rustbill/ui/utils";
 import { BatchActions } from "./batch-actions";
 import {
   CATALOG_KEY, CatalogNav, GroupSelect, markupPercent, useAllCategories, useAllGroups, useCatalogMutation, useProviders,

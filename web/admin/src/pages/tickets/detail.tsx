@@ -9,13 +9,13 @@ import type { TicketInfo } from "@/gen/rustbill/ticket/ticket_pb";
 import { ConfirmButton } from "@/components/confirm";
 import { Field, useApiMutation } from "@/components/form";
 import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
-import { Button } from "@/components/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
-import { Checkbox, Label, Select, Textarea } from "@/components/ui/input";
+import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Button } from "@rustbill/ui/button";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Checkbox, Label, Select, Textarea } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 import { useIsAdmin, useMe } from "@/lib/auth";
-import { cn, formatDateTime } from "@/lib/utils";
+import { cn, formatDateTime } from "@rustbill/ui/utils";
 import { nextStatuses, PRIORITIES, PriorityBadge, replyKind, staffName, useCustomers, useStaff } from "./shared";
 
 type TicketChange = { status?: string; priority?: string; assigneeUserId?: string; description?: string };

@@ -4,12 +4,12 @@ import { useTranslation } from "react-i18next";
 import type { TicketInfo } from "@/gen/rustbill/ticket/ticket_pb";
 import { DataTable, type Column } from "@/components/data-table";
 import { PageHeader, StatusBadge } from "@/components/page";
-import { Button } from "@/components/ui/button";
-import { Label, Select } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Label, Select } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 import { useMe } from "@/lib/auth";
 import { useListState } from "@/lib/list";
-import { formatDateTime } from "@/lib/utils";
+import { formatDateTime } from "@rustbill/ui/utils";
 import { CreateTicketDialog } from "./create-dialog";
 import {
   CustomerPicker, lastPublicReply, PRIORITIES, PriorityBadge, replyKind, STATUSES, staffName, useCustomers, useStaff,

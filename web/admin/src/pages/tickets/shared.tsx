@@ -7,9 +7,9 @@ import { X } from "lucide-react";
 import type { CustomerInfo } from "@/gen/rustbill/customer/customer_pb";
 import type { UserInfo } from "@/gen/rustbill/identity/identity_pb";
 import type { TicketInfo, TicketReplyInfo } from "@/gen/rustbill/ticket/ticket_pb";
-import { Badge, type Tone } from "@/components/ui/card";
-import { Button } from "@/components/ui/button";
-import { Input } from "@/components/ui/input";
+import { Badge, type Tone } from "@rustbill/ui/card";
+import { Button } from "@rustbill/ui/button";
+import { Input } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 
 export const STATUSES = ["pending", "processing", "resolved", "closed"] as const;

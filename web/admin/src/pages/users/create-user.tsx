@@ -2,9 +2,9 @@
 import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { Field, useApiMutation } from "@/components/form";
-import { Button } from "@/components/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@/components/ui/dialog";
-import { Input, Select } from "@/components/ui/input";
+import { Button } from "@rustbill/ui/button";
+import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Input, Select } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 
 interface NewUserValues {
