@@ -22,8 +22,8 @@ fi
 
 for app in admin consumer; do
   [ -f "$app/index.html" ] || continue
-  sources=("$app"/src "$app"/index.html "$app"/package.json package-lock.json "$app"/vite.config.ts "$app"/tsconfig.json ../proto)
-  for optional in "$app"/proto "$app"/public "$app"/brand.yaml "$app"/buf.gen.yaml; do
+  sources=("$app"/src "$app"/index.html "$app"/package.json package-lock.json "$app"/vite.config.ts "$app"/tsconfig.json ui/src ../proto)
+  for optional in ui/proto "$app"/public "$app"/brand.yaml "$app"/buf.gen.yaml; do
     [ -e "$optional" ] && sources+=("$optional")
   done
   if [ -f "$app/dist/index.html" ] && [ -z "$(find "${sources[@]}" -newer "$app/dist/index.html" -print -quit)" ]; then

@@ -1,16 +1,7 @@
-// Light and dark themes: the `dark` class on <html>, remembered per browser,
-// following the system until the user picks one.
-export type Theme = "light" | "dark";
+import { themeStore } from "@rustbill/ui/theme";
 
-const KEY = "rustbill.admin.theme";
+export type { Theme } from "@rustbill/ui/theme";
 
-export function currentTheme(): Theme {
-  const stored = localStorage.getItem(KEY);
-  if (stored === "light" || stored === "dark") return stored;
-  return window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
-}
-
-export function applyTheme(theme: Theme, remember = false) {
-  document.documentElement.classList.toggle("dark", theme === "dark");
-  if (remember) localStorage.setItem(KEY, theme);
-}
+const store = themeStore("rustbill.admin.theme");
+export const currentTheme = store.current;
+export const applyTheme = store.apply;

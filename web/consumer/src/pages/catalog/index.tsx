@@ -1,0 +1,4 @@
+// Placeholder until the catalog page lands.
+export default function CatalogPage() {
+  return <p data-todo="catalog">catalog</p>;
+}
