@@ -1,4 +1,5 @@
-// Placeholder until the legal/privacy page lands.
+import { LegalDocument } from "./document";
+
 export default function PrivacyPage() {
-  return <p data-todo="legal/privacy">legal/privacy</p>;
+  return <LegalDocument name="privacy" />;
 }

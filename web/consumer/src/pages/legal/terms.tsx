@@ -1,4 +1,5 @@
-// Placeholder until the legal/terms page lands.
+import { LegalDocument } from "./document";
+
 export default function TermsPage() {
-  return <p data-todo="legal/terms">legal/terms</p>;
+  return <LegalDocument name="terms" />;
 }
