@@ -2,6 +2,7 @@ import * as React from "react";
 import { createBrowserRouter, Link, RouterProvider } from "react-router";
 import { useTranslation } from "react-i18next";
 import { Layout } from "@/components/layout";
+import { Loading } from "@/components/page";
 import { RequireAdmin } from "@/lib/auth";
 import LoginPage from "@/pages/login";
 
@@ -22,11 +23,6 @@ const areas = {
   account: React.lazy(() => import("@/pages/account")),
 };
 const Dashboard = React.lazy(() => import("@/pages/dashboard"));
-
-function Loading() {
-  const { t } = useTranslation();
-  return <p className="text-sm text-muted-foreground">{t("loading")}</p>;
-}
 
 function NotFound() {
   const { t } = useTranslation();

@@ -4,6 +4,7 @@ import { ChevronLeft, ChevronRight } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
 import { Select } from "@rustbill/ui/input";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
+import { formatDateTime } from "@rustbill/ui/utils";
 import { QueryError } from "@/components/page";
 import { PAGE_SIZES } from "@/lib/list";
 
@@ -12,6 +13,24 @@ export interface Column<T> {
   header: React.ReactNode;
   cell: (row: T) => React.ReactNode;
   className?: string;
+}
+
+/** A date and time in the page's language. */
+function DateTime({ value }: { value: string | undefined }) {
+  const { i18n } = useTranslation();
+  return <>{formatDateTime(value, i18n.language)}</>;
+}
+
+/** A column of a date and time, kept on one line. */
+export function timeColumn<T>(key: string, header: React.ReactNode, time: (row: T) => string | undefined): Column<T> {
+  return { key, header, className: "whitespace-nowrap", cell: (row) => <DateTime value={time(row)} /> };
+}
+
+/** The pager's state and setters: a list's useListState (or a sub-table's own). */
+export interface Paging {
+  pageSize: number;
+  setPage: (page: number) => void;
+  setPageSize: (size: number) => void;
 }
 
 export interface PageMetaLike {
@@ -32,9 +51,7 @@ export function DataTable<T>({
   meta,
   loading,
   error,
-  onPage,
-  onPageSize,
-  pageSize,
+  paging,
   selection,
   onRowClick,
 }: {
@@ -44,9 +61,7 @@ export function DataTable<T>({
   meta?: PageMetaLike;
   loading?: boolean;
   error?: unknown;
-  onPage?: (page: number) => void;
-  onPageSize?: (size: number) => void;
-  pageSize?: number;
+  paging?: Paging;
   /** Checkbox column: the selected keys and a setter. */
   selection?: { selected: Set<string>; onChange: (selected: Set<string>) => void };
   onRowClick?: (row: T) => void;
@@ -132,12 +147,12 @@ export function DataTable<T>({
         <div className="flex flex-wrap items-center justify-between gap-2 text-sm text-muted-foreground">
           <span>{t("table.total", { count: Number(meta.total) })}</span>
           <div className="flex items-center gap-2">
-            {onPageSize ? (
+            {paging ? (
               <Select
                 aria-label={t("table.pageSize")}
                 className="h-8 w-28"
-                value={pageSize ?? meta.pageSize}
-                onChange={(event) => onPageSize(Number(event.target.value))}
+                value={paging.pageSize}
+                onChange={(event) => paging.setPageSize(Number(event.target.value))}
               >
                 {PAGE_SIZES.map((size) => (
                   <option key={size} value={size}>
@@ -146,7 +161,7 @@ export function DataTable<T>({
                 ))}
               </Select>
             ) : null}
-            <Button variant="outline" size="sm" disabled={meta.page <= 1} onClick={() => onPage?.(meta.page - 1)} aria-label={t("table.previous")}>
+            <Button variant="outline" size="sm" disabled={meta.page <= 1} onClick={() => paging?.setPage(meta.page - 1)} aria-label={t("table.previous")}>
               <ChevronLeft />
             </Button>
             <span>
@@ -156,7 +171,7 @@ export function DataTable<T>({
               variant="outline"
               size="sm"
               disabled={meta.page >= meta.totalPages}
-              onClick={() => onPage?.(meta.page + 1)}
+              onClick={() => paging?.setPage(meta.page + 1)}
               aria-label={t("table.next")}
             >
               <ChevronRight />

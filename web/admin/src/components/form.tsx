@@ -3,7 +3,26 @@ import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
 import { useMutation, useQueryClient, type QueryKey } from "@tanstack/react-query";
 import { Label } from "@rustbill/ui/input";
+import { cn } from "@rustbill/ui/utils";
 import { errorMessage, fieldErrors } from "@/lib/api";
+
+/** A form laid out as a column of fields; `onSubmit` runs instead of the browser's submit. */
+export function Form({
+  onSubmit,
+  className,
+  ...props
+}: Omit<React.FormHTMLAttributes<HTMLFormElement>, "onSubmit"> & { onSubmit: () => void }) {
+  return (
+    <form
+      className={cn("grid gap-4", className)}
+      onSubmit={(event) => {
+        event.preventDefault();
+        onSubmit();
+      }}
+      {...props}
+    />
+  );
+}
 
 /**
  * One labelled form field. `error` is the server's message for this field

@@ -2,6 +2,7 @@
 // so a filtered view can be bookmarked, shared and reloaded.
 import { useSearchParams } from "react-router";
 import { useCallback, useMemo } from "react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 
 export const PAGE_SIZES = [10, 20, 50, 100] as const;
 
@@ -16,6 +17,10 @@ export interface ListState<F extends string> {
   /** Sets one filter and goes back to page 1. */
   setFilter: (name: F, value: string) => void;
   setFilters: (values: Partial<Record<F, string>>) => void;
+  /** True while any filter is set. */
+  filtered: boolean;
+  /** Clears every filter and goes back to page 1. */
+  clearFilters: () => void;
 }
 
 export function useListState<F extends string>(filterNames: readonly F[], defaultPageSize = 20): ListState<F> {
@@ -64,5 +69,28 @@ export function useListState<F extends string>(filterNames: readonly F[], defaul
         }
         next.delete("page");
       }),
+    filtered: Object.values<string>(filters).some(Boolean),
+    clearFilters: () =>
+      update((next) => {
+        for (const name of filterNames) next.delete(name);
+        next.delete("page");
+      }),
   };
+}
+
+/**
+ * The query of a list page: keyed `[...key, "list", page, size, filters]`
+ * (so invalidating `key` refreshes it); the page on screen stays while the
+ * next one loads.
+ */
+export function useListQuery<F extends string, R>(
+  key: readonly unknown[],
+  list: ListState<F>,
+  fetch: (pagination: { page: number; pageSize: number }) => Promise<R>,
+) {
+  return useQuery({
+    queryKey: [...key, "list", list.page, list.pageSize, list.filters],
+    queryFn: () => fetch(list.pageRequest),
+    placeholderData: keepPreviousData,
+  });
 }

@@ -135,7 +135,6 @@ export default {
       manageUsers: "在用户管理中查看",
     },
     cycle: { monthly: "月付", quarterly: "季付", yearly: "年付", one_time: "一次性" },
-    priority: { low: "低", medium: "中", high: "高", urgent: "紧急" },
   },
   en: {
     title: "Customers",
@@ -272,6 +271,5 @@ export default {
       manageUsers: "Open in user management",
     },
     cycle: { monthly: "Monthly", quarterly: "Quarterly", yearly: "Yearly", one_time: "One-time" },
-    priority: { low: "Low", medium: "Medium", high: "High", urgent: "Urgent" },
   },
 };

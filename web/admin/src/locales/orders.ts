@@ -1,5 +1,5 @@
 // Orders: list, detail, status changes; also the shared pieces the
-// instances pages borrow (server spec labels, activity log, references).
+// instances pages borrow (server spec labels, references).
 export default {
   "zh-CN": {
     title: "订单",
@@ -104,15 +104,6 @@ export default {
       status: "状态",
       paidAt: "支付时间",
       created: "创建时间",
-    },
-    activity: {
-      title: "操作记录",
-      none: "暂无操作记录。",
-      time: "时间",
-      actor: "操作人",
-      action: "操作",
-      detail: "详情",
-      unavailable: "部分服务未响应,记录可能不完整:{{services}}",
     },
     spec: {
       cpu_cores: "CPU",
@@ -228,15 +219,6 @@ export default {
       status: "Status",
       paidAt: "Paid",
       created: "Created",
-    },
-    activity: {
-      title: "Activity",
-      none: "No recorded activity.",
-      time: "Time",
-      actor: "By",
-      action: "Action",
-      detail: "Details",
-      unavailable: "Some services did not answer; the log may be incomplete: {{services}}",
     },
     spec: {
       cpu_cores: "CPU",

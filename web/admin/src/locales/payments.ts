@@ -112,12 +112,6 @@ export default {
       close: "关闭",
     },
     activity: {
-      title: "操作记录",
-      time: "时间",
-      actor: "操作人",
-      action: "操作",
-      detail: "详情",
-      empty: "暂无操作记录",
       actions: {
         payment: { refund: "退款" },
         invoice: { create: "创建账单", update: "更新账单", delete: "删除账单" },
@@ -237,12 +231,6 @@ export default {
       close: "Close",
     },
     activity: {
-      title: "Activity",
-      time: "Time",
-      actor: "By",
-      action: "Action",
-      detail: "Details",
-      empty: "No recorded activity",
       actions: {
         payment: { refund: "Refund" },
         invoice: { create: "Invoice created", update: "Invoice updated", delete: "Invoice deleted" },

@@ -5,11 +5,13 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 import { Copy, TriangleAlert } from "lucide-react";
 import { ConfirmButton } from "@/components/confirm";
-import { DataTable, type Column } from "@/components/data-table";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { DialogDone } from "@/components/dialog";
 import { Field, useApiMutation } from "@/components/form";
+import { TitledCard } from "@/components/page";
 import { Button } from "@rustbill/ui/button";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Badge } from "@rustbill/ui/card";
+import { Dialog, DialogContent } from "@rustbill/ui/dialog";
 import { Input } from "@rustbill/ui/input";
 import type { CustomerInfo } from "@/gen/rustbill/customer/customer_pb";
 import type { ApiKeyInfo, CreateApiKeyResponse } from "@/gen/rustbill/downstream/downstream_pb";
@@ -28,21 +30,16 @@ export function ApiKeysTab({ customer }: { customer: CustomerInfo }) {
   );
   return (
     <div className="grid gap-4">
-      <Card>
-        <CardHeader>
-          <CardTitle>{t("apiKeys.permissionTitle")}</CardTitle>
-        </CardHeader>
-        <CardContent>
-          <CheckboxField
-            id="customer-api-permission"
-            label={t("field.canCreateApiKeys")}
-            hint={t("apiKeys.permissionHint")}
-            checked={customer.canCreateApiKeys}
-            disabled={permission.isPending}
-            onChange={(allowed) => permission.mutate(allowed)}
-          />
-        </CardContent>
-      </Card>
+      <TitledCard title={t("apiKeys.permissionTitle")}>
+        <CheckboxField
+          id="customer-api-permission"
+          label={t("field.canCreateApiKeys")}
+          hint={t("apiKeys.permissionHint")}
+          checked={customer.canCreateApiKeys}
+          disabled={permission.isPending}
+          onChange={(allowed) => permission.mutate(allowed)}
+        />
+      </TitledCard>
       <ApiKeyList customerId={customer.id} />
     </div>
   );
@@ -79,7 +76,7 @@ function ApiKeyList({ customerId }: { customerId: string }) {
         return <Badge tone={value === "active" ? "green" : value === "expired" ? "yellow" : "neutral"}>{t(`apiKeys.state.${value}`)}</Badge>;
       },
     },
-    { key: "created", header: t("field.createdAt"), cell: (key) => formatDateTime(key.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (key) => key.createdAt),
     { key: "used", header: t("apiKeys.lastUsed"), cell: (key) => formatDateTime(key.lastUsedAt, i18n.language) || t("apiKeys.never") },
     { key: "expires", header: t("apiKeys.expires"), cell: (key) => formatDateTime(key.expiresAt, i18n.language) || t("apiKeys.noExpiry") },
     {
@@ -105,32 +102,26 @@ function ApiKeyList({ customerId }: { customerId: string }) {
     },
   ];
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("apiKeys.title")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{t("apiKeys.description")}</p>
-      </CardHeader>
-      <CardContent className="grid gap-4">
-        <form
-          className="flex flex-wrap items-end gap-2"
-          onSubmit={(event) => {
-            event.preventDefault();
-            create.mutate(name.trim());
-          }}
-        >
-          <div className="w-72">
-            <Field label={t("apiKeys.name")} htmlFor="api-key-name" error={create.errors.name}>
-              <Input id="api-key-name" required maxLength={100} value={name} onChange={(event) => setName(event.target.value)} />
-            </Field>
-          </div>
-          <Button type="submit" disabled={create.isPending || !name.trim()}>
-            {t("apiKeys.create")}
-          </Button>
-        </form>
-        <DataTable columns={columns} rows={keys.data?.keys} rowKey={(key) => key.id} loading={keys.isPending} error={keys.error} />
-      </CardContent>
+    <TitledCard title={t("apiKeys.title")} description={t("apiKeys.description")} contentClassName="grid gap-4">
+      <form
+        className="flex flex-wrap items-end gap-2"
+        onSubmit={(event) => {
+          event.preventDefault();
+          create.mutate(name.trim());
+        }}
+      >
+        <div className="w-72">
+          <Field label={t("apiKeys.name")} htmlFor="api-key-name" error={create.errors.name}>
+            <Input id="api-key-name" required maxLength={100} value={name} onChange={(event) => setName(event.target.value)} />
+          </Field>
+        </div>
+        <Button type="submit" disabled={create.isPending || !name.trim()}>
+          {t("apiKeys.create")}
+        </Button>
+      </form>
+      <DataTable columns={columns} rows={keys.data?.keys} rowKey={(key) => key.id} loading={keys.isPending} error={keys.error} />
       <SecretDialog created={created} onClose={() => setCreated(null)} />
-    </Card>
+    </TitledCard>
   );
 }
 
@@ -140,9 +131,12 @@ function SecretDialog({ created, onClose }: { created: CreateApiKeyResponse | nu
   const copy = useCopy();
   const field = React.useRef<HTMLInputElement>(null);
   return (
-    <Dialog open={created !== null} onOpenChange={(open) => {
+    <Dialog
+      open={created !== null}
+      onOpenChange={(open) => {
         if (!open) onClose();
-      }}>
+      }}
+    >
       <DialogContent title={t("apiKeys.secretTitle")} onInteractOutside={(event) => event.preventDefault()}>
         <div role="alert" className="flex gap-2 rounded-md border border-destructive/40 bg-destructive/10 p-3 text-sm text-destructive">
           <TriangleAlert className="size-4 shrink-0" />
@@ -164,9 +158,7 @@ function SecretDialog({ created, onClose }: { created: CreateApiKeyResponse | nu
             </Button>
           </div>
         </Field>
-        <DialogFooter>
-          <Button onClick={onClose}>{t("apiKeys.done")}</Button>
-        </DialogFooter>
+        <DialogDone label={t("apiKeys.done")} onClose={onClose} />
       </DialogContent>
     </Dialog>
   );

@@ -1,22 +1,24 @@
 // A customer's balance: the card with "Adjust balance", and the ledger.
 import * as React from "react";
-import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { ConfirmButton } from "@/components/confirm";
-import { DataTable, type Column } from "@/components/data-table";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { FilterSelect } from "@/components/filters";
 import { Field, useApiMutation } from "@/components/form";
-import { QueryError } from "@/components/page";
+import { QueryError, TitledCard } from "@/components/page";
+import { IdLink, ShortId } from "@/components/refs";
 import { Button } from "@rustbill/ui/button";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Badge } from "@rustbill/ui/card";
 import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
-import { Input, Select, Textarea } from "@rustbill/ui/input";
+import { Input, Textarea } from "@rustbill/ui/input";
 import type { CustomerInfo } from "@/gen/rustbill/customer/customer_pb";
 import type { BalanceTransactionInfo } from "@/gen/rustbill/balance/balance_pb";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
-import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
-import { fromCents, ShortId, SignedAmount, toCents, useSubList } from "./shared";
+import { fromCents, toCents } from "@/lib/money";
+import { formatMoney } from "@rustbill/ui/utils";
+import { SignedAmount, useSubList } from "./shared";
 
 const TRANSACTION_TYPES = ["recharge", "payment", "refund", "manual_adjust"] as const;
 
@@ -28,32 +30,34 @@ export function BalanceCard({ customer }: { customer: CustomerInfo }) {
     queryFn: () => api.balance.getBalance({ customerId: customer.id }),
   });
   return (
-    <Card>
-      <CardHeader className="flex-row items-center justify-between">
-        <CardTitle>{t("balance.title")}</CardTitle>
-        {isAdmin && balance.data ? <AdjustBalanceDialog customer={customer} balance={balance.data.balance} creditLimit={balance.data.creditLimit} /> : null}
-      </CardHeader>
-      <CardContent className="grid gap-3">
-        {balance.error ? (
-          <QueryError error={balance.error} />
-        ) : (
-          <>
-            <div>
-              <div className="text-xs text-muted-foreground">{t("balance.current")}</div>
-              <div className="font-mono text-3xl font-semibold tabular-nums" data-testid="customer-balance">
-                {balance.data ? formatMoney(balance.data.balance) : "…"}
-              </div>
+    <TitledCard
+      title={t("balance.title")}
+      contentClassName="grid gap-3"
+      actions={
+        isAdmin && balance.data ? (
+          <AdjustBalanceDialog customer={customer} balance={balance.data.balance} creditLimit={balance.data.creditLimit} />
+        ) : null
+      }
+    >
+      {balance.error ? (
+        <QueryError error={balance.error} />
+      ) : (
+        <>
+          <div>
+            <div className="text-xs text-muted-foreground">{t("balance.current")}</div>
+            <div className="font-mono text-3xl font-semibold tabular-nums" data-testid="customer-balance">
+              {balance.data ? formatMoney(balance.data.balance) : "…"}
             </div>
-            <div className="text-sm">
-              <span className="text-muted-foreground">{t("field.creditLimit")}: </span>
-              <span className="font-mono tabular-nums">{balance.data ? formatMoney(balance.data.creditLimit) : "…"}</span>
-            </div>
-            <p className="text-xs text-muted-foreground">{t("balance.floorHint")}</p>
-            {!isAdmin ? <p className="text-xs text-muted-foreground">{t("balance.adminOnly")}</p> : null}
-          </>
-        )}
-      </CardContent>
-    </Card>
+          </div>
+          <div className="text-sm">
+            <span className="text-muted-foreground">{t("field.creditLimit")}: </span>
+            <span className="font-mono tabular-nums">{balance.data ? formatMoney(balance.data.creditLimit) : "…"}</span>
+          </div>
+          <p className="text-xs text-muted-foreground">{t("balance.floorHint")}</p>
+          {!isAdmin ? <p className="text-xs text-muted-foreground">{t("balance.adminOnly")}</p> : null}
+        </>
+      )}
+    </TitledCard>
   );
 }
 
@@ -148,7 +152,7 @@ function AdjustBalanceDialog({ customer, balance, creditLimit }: { customer: Cus
 
 /** The ledger (ListBalanceTransactions), newest first, server-paged. */
 export function LedgerTab({ customerId }: { customerId: string }) {
-  const { t, i18n } = useTranslation("customers");
+  const { t } = useTranslation("customers");
   const list = useSubList("ledger");
   const type = list.filter("type");
   const query = useQuery({
@@ -157,7 +161,7 @@ export function LedgerTab({ customerId }: { customerId: string }) {
     placeholderData: keepPreviousData,
   });
   const columns: Column<BalanceTransactionInfo>[] = [
-    { key: "time", header: t("ledger.time"), cell: (row) => formatDateTime(row.createdAt, i18n.language) },
+    timeColumn("time", t("ledger.time"), (row) => row.createdAt),
     { key: "type", header: t("ledger.type"), cell: (row) => <Badge tone={row.transactionType === "manual_adjust" ? "yellow" : "neutral"}>{t(`ledger.types.${row.transactionType}`, { defaultValue: row.transactionType })}</Badge> },
     { key: "amount", header: t("ledger.amount"), className: "text-right", cell: (row) => <SignedAmount amount={row.amount} /> },
     { key: "before", header: t("ledger.before"), className: "text-right", cell: (row) => <span className="font-mono tabular-nums">{row.balanceBefore || "—"}</span> },
@@ -169,9 +173,7 @@ export function LedgerTab({ customerId }: { customerId: string }) {
         !row.referenceId ? (
           "—"
         ) : row.transactionType === "payment" || row.transactionType === "recharge" ? (
-          <Link className="text-primary hover:underline" to={`/payments/${row.referenceId}`}>
-            <ShortId id={row.referenceId} />
-          </Link>
+          <IdLink to={`/payments/${row.referenceId}`} id={row.referenceId} />
         ) : (
           <ShortId id={row.referenceId} />
         ),
@@ -180,16 +182,14 @@ export function LedgerTab({ customerId }: { customerId: string }) {
   ];
   return (
     <div className="grid gap-3">
-      <Field label={t("ledger.type")} htmlFor="ledger-type">
-        <Select id="ledger-type" className="w-48" value={type} onChange={(event) => list.setFilter("type", event.target.value)}>
-          <option value="">{t("all", { ns: "common" })}</option>
-          {TRANSACTION_TYPES.map((value) => (
-            <option key={value} value={value}>
-              {t(`ledger.types.${value}`)}
-            </option>
-          ))}
-        </Select>
-      </Field>
+      <FilterSelect
+        id="ledger-type"
+        className="w-48"
+        label={t("ledger.type")}
+        value={type}
+        onChange={(value) => list.setFilter("type", value)}
+        options={TRANSACTION_TYPES.map((value) => [value, t(`ledger.types.${value}`)])}
+      />
       <DataTable
         columns={columns}
         rows={query.data?.transactions}
@@ -197,9 +197,7 @@ export function LedgerTab({ customerId }: { customerId: string }) {
         meta={query.data?.meta}
         loading={query.isPending}
         error={query.error}
-        onPage={list.setPage}
-        onPageSize={list.setPageSize}
-        pageSize={list.pageSize}
+        paging={list}
       />
     </div>
   );

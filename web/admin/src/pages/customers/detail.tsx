@@ -1,25 +1,26 @@
 // /customers/:id: profile, balance, related records and API access.
 import * as React from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { useNavigate, useParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
-import { ArrowLeft, Pencil } from "lucide-react";
+import { Pencil } from "lucide-react";
 import { ConfirmButton } from "@/components/confirm";
-import { useApiMutation } from "@/components/form";
-import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
+import { DialogActions } from "@/components/dialog";
+import { Form, useApiMutation } from "@/components/form";
+import { BackLink, Details, Loading, PageHeader, QueryError, StatusBadge, TitledCard } from "@/components/page";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Dialog, DialogContent } from "@rustbill/ui/dialog";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@rustbill/ui/tabs";
 import type { CustomerInfo } from "@/gen/rustbill/customer/customer_pb";
 import { api } from "@/lib/api";
+import { customerQuery } from "@/lib/customers";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { ApiKeysTab } from "./api-keys";
 import { BalanceCard, LedgerTab } from "./balance";
 import { changedFields, CustomerFields, customerValues, type CustomerValues } from "./customer-form";
 import { InstancesTab, InvoicesTab, OrdersTab, TicketsTab, UsersTab } from "./related";
-import { customerQuery, useSearchParam } from "./shared";
+import { useSearchParam } from "./shared";
 
 const TABS = ["ledger", "orders", "instances", "invoices", "tickets", "users", "apiKeys"] as const;
 
@@ -27,12 +28,7 @@ export default function CustomerDetailPage() {
   const { id = "" } = useParams();
   const { t } = useTranslation("customers");
   const query = useQuery(customerQuery(id));
-  const back = (
-    <Link to="/customers" className="inline-flex items-center gap-1 text-sm text-muted-foreground hover:text-foreground">
-      <ArrowLeft className="size-4" />
-      {t("backToList")}
-    </Link>
-  );
+  const back = <BackLink to="/customers">{t("backToList")}</BackLink>;
   if (query.error) {
     return (
       <div className="grid gap-3">
@@ -41,7 +37,7 @@ export default function CustomerDetailPage() {
       </div>
     );
   }
-  if (!query.data) return <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>;
+  if (!query.data) return <Loading />;
   return (
     <div className="grid gap-4">
       {back}
@@ -57,37 +53,28 @@ function CustomerView({ customer }: { customer: CustomerInfo }) {
   return (
     <>
       <PageHeader
-        title={
-          <span className="flex flex-wrap items-center gap-2">
-            {customer.name}
-            <StatusBadge status={customer.isActive ? "active" : "inactive"} />
-          </span>
-        }
+        title={customer.name}
+        badge={<StatusBadge status={customer.isActive ? "active" : "inactive"} />}
         description={customer.company || undefined}
         actions={<CustomerActions customer={customer} />}
       />
       <div className="grid gap-4 lg:grid-cols-3">
-        <Card className="lg:col-span-2">
-          <CardHeader>
-            <CardTitle>{t("profile")}</CardTitle>
-          </CardHeader>
-          <CardContent>
-            <Details
-              items={[
-                [t("field.id"), <span className="font-mono text-xs">{customer.id}</span>],
-                [t("field.contactPerson"), customer.contactPerson],
-                [t("field.email"), customer.email ? <a className="text-primary hover:underline" href={`mailto:${customer.email}`}>{customer.email}</a> : ""],
-                [t("field.phone"), customer.phone],
-                [t("field.company"), customer.company],
-                [t("field.creditLimit"), <span className="font-mono">{formatMoney(customer.creditLimit)}</span>],
-                [t("field.apiAccess"), customer.canCreateApiKeys ? t("apiAllowed") : t("apiNotAllowed")],
-                [t("field.createdAt"), formatDateTime(customer.createdAt, i18n.language)],
-                [t("field.updatedAt"), formatDateTime(customer.updatedAt, i18n.language)],
-                [t("field.notes"), customer.notes ? <span className="whitespace-pre-wrap break-normal">{customer.notes}</span> : ""],
-              ]}
-            />
-          </CardContent>
-        </Card>
+        <TitledCard title={t("profile")} className="lg:col-span-2">
+          <Details
+            items={[
+              [t("field.id"), <span className="font-mono text-xs">{customer.id}</span>],
+              [t("field.contactPerson"), customer.contactPerson],
+              [t("field.email"), customer.email ? <a className="text-primary hover:underline" href={`mailto:${customer.email}`}>{customer.email}</a> : ""],
+              [t("field.phone"), customer.phone],
+              [t("field.company"), customer.company],
+              [t("field.creditLimit"), <span className="font-mono">{formatMoney(customer.creditLimit)}</span>],
+              [t("field.apiAccess"), customer.canCreateApiKeys ? t("apiAllowed") : t("apiNotAllowed")],
+              [t("field.createdAt"), formatDateTime(customer.createdAt, i18n.language)],
+              [t("field.updatedAt"), formatDateTime(customer.updatedAt, i18n.language)],
+              [t("field.notes"), customer.notes ? <span className="whitespace-pre-wrap break-normal">{customer.notes}</span> : ""],
+            ]}
+          />
+        </TitledCard>
         <BalanceCard customer={customer} />
       </div>
       <Tabs value={tab} onValueChange={setTab}>
@@ -200,25 +187,16 @@ function EditCustomerDialog({ customer }: { customer: CustomerInfo }) {
         {t("action.edit", { ns: "common" })}
       </Button>
       <DialogContent title={t("editTitle")} className="max-w-2xl">
-        <form
-          className="grid gap-4"
-          onSubmit={(event) => {
-            event.preventDefault();
+        <Form
+          onSubmit={() => {
             const changes = changedFields(customerValues(customer), values);
             if (Object.keys(changes).length === 0) setOpen(false);
             else update.mutate(changes);
           }}
         >
           <CustomerFields values={values} onChange={setValues} errors={update.errors} />
-          <DialogFooter>
-            <Button variant="outline" onClick={() => setOpen(false)}>
-              {t("action.cancel", { ns: "common" })}
-            </Button>
-            <Button type="submit" disabled={update.isPending}>
-              {t("action.save", { ns: "common" })}
-            </Button>
-          </DialogFooter>
-        </form>
+          <DialogActions submit={t("action.save", { ns: "common" })} onCancel={() => setOpen(false)} disabled={update.isPending} />
+        </Form>
       </DialogContent>
     </Dialog>
   );

@@ -2,40 +2,36 @@
 import * as React from "react";
 import { Link, useNavigate } from "react-router";
 import { useTranslation } from "react-i18next";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { toast } from "sonner";
 import { Plus } from "lucide-react";
-import { DataTable, type Column } from "@/components/data-table";
-import { Field, useApiMutation } from "@/components/form";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { DialogActions } from "@/components/dialog";
+import { FilterBar, FilterSelect, SearchBox } from "@/components/filters";
+import { Form, useApiMutation } from "@/components/form";
 import { PageHeader, StatusBadge } from "@/components/page";
 import { Button } from "@rustbill/ui/button";
 import { Badge } from "@rustbill/ui/card";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
-import { Select } from "@rustbill/ui/input";
+import { Dialog, DialogContent } from "@rustbill/ui/dialog";
 import type { CustomerInfo } from "@/gen/rustbill/customer/customer_pb";
 import { api, errorMessage } from "@/lib/api";
-import { useListState } from "@/lib/list";
-import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
+import { useListQuery, useListState } from "@/lib/list";
+import { formatMoney } from "@rustbill/ui/utils";
 import { CustomerFields, EMPTY_CUSTOMER, type CustomerValues } from "./customer-form";
-import { SearchBox } from "./shared";
 
 const FILTERS = ["search", "status"] as const;
 
 export default function CustomerListPage() {
-  const { t, i18n } = useTranslation("customers");
+  const { t } = useTranslation("customers");
   const navigate = useNavigate();
   const list = useListState(FILTERS);
   const { search, status } = list.filters;
-  const query = useQuery({
-    queryKey: ["customers", "list", list.page, list.pageSize, list.filters],
-    queryFn: () =>
-      api.customers.listCustomers({
-        pagination: list.pageRequest,
-        search: search || undefined,
-        isActive: status === "active" ? true : status === "inactive" ? false : undefined,
-      }),
-    placeholderData: keepPreviousData,
-  });
+  const query = useListQuery(["customers"], list, (pagination) =>
+    api.customers.listCustomers({
+      pagination,
+      search: search || undefined,
+      isActive: status === "active" ? true : status === "inactive" ? false : undefined,
+    }),
+  );
 
   const columns: Column<CustomerInfo>[] = [
     {
@@ -74,13 +70,13 @@ export default function CustomerListPage() {
       header: t("field.apiAccess"),
       cell: (customer) => <Badge tone={customer.canCreateApiKeys ? "blue" : "neutral"}>{customer.canCreateApiKeys ? t("apiAllowed") : t("apiNotAllowed")}</Badge>,
     },
-    { key: "created", header: t("field.createdAt"), cell: (customer) => formatDateTime(customer.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (customer) => customer.createdAt),
   ];
 
   return (
     <div>
       <PageHeader title={t("title")} description={t("description")} actions={<CreateCustomerDialog />} />
-      <div className="mb-4 flex flex-wrap items-end gap-3">
+      <FilterBar className="mb-4" onReset={list.filtered ? list.clearFilters : undefined}>
         <SearchBox
           id="customer-search"
           label={t("filter.search")}
@@ -88,19 +84,18 @@ export default function CustomerListPage() {
           value={search}
           onSearch={(value) => list.setFilter("search", value)}
         />
-        <Field label={t("filter.status")} htmlFor="customer-status-filter">
-          <Select id="customer-status-filter" className="w-40" value={status} onChange={(event) => list.setFilter("status", event.target.value)}>
-            <option value="">{t("all", { ns: "common" })}</option>
-            <option value="active">{t("filter.active")}</option>
-            <option value="inactive">{t("filter.inactive")}</option>
-          </Select>
-        </Field>
-        {search || status ? (
-          <Button variant="ghost" onClick={() => list.setFilters({ search: "", status: "" })}>
-            {t("action.reset", { ns: "common" })}
-          </Button>
-        ) : null}
-      </div>
+        <FilterSelect
+          id="customer-status-filter"
+          className="w-40"
+          label={t("filter.status")}
+          value={status}
+          onChange={(value) => list.setFilter("status", value)}
+          options={[
+            ["active", t("filter.active")],
+            ["inactive", t("filter.inactive")],
+          ]}
+        />
+      </FilterBar>
       <DataTable
         columns={columns}
         rows={query.data?.customers}
@@ -108,9 +103,7 @@ export default function CustomerListPage() {
         meta={query.data?.meta}
         loading={query.isPending}
         error={query.error}
-        onPage={list.setPage}
-        onPageSize={list.setPageSize}
-        pageSize={list.pageSize}
+        paging={list}
         onRowClick={(customer) => navigate(`/customers/${customer.id}`)}
       />
     </div>
@@ -168,23 +161,10 @@ function CreateCustomerDialog() {
         {t("new")}
       </Button>
       <DialogContent title={t("new")} className="max-w-2xl">
-        <form
-          className="grid gap-4"
-          onSubmit={(event) => {
-            event.preventDefault();
-            create.mutate(values);
-          }}
-        >
+        <Form onSubmit={() => create.mutate(values)}>
           <CustomerFields values={values} onChange={setValues} errors={create.errors} withStatus />
-          <DialogFooter>
-            <Button variant="outline" onClick={() => setOpen(false)}>
-              {t("action.cancel", { ns: "common" })}
-            </Button>
-            <Button type="submit" disabled={create.isPending}>
-              {t("createSubmit")}
-            </Button>
-          </DialogFooter>
-        </form>
+          <DialogActions submit={t("createSubmit")} onCancel={() => setOpen(false)} disabled={create.isPending} />
+        </Form>
       </DialogContent>
     </Dialog>
   );

@@ -2,17 +2,18 @@
 import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { DataTable, type Column, type PageMetaLike } from "@/components/data-table";
+import { DataTable, timeColumn, type Column, type PageMetaLike } from "@/components/data-table";
 import { StatusBadge } from "@/components/page";
-import { Badge, type Tone } from "@rustbill/ui/card";
+import { IdLink, ShortId } from "@/components/refs";
 import type { OrderInfo } from "@/gen/rustbill/order/order_pb";
 import type { InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import type { InvoiceInfo } from "@/gen/rustbill/billing/billing_pb";
 import type { TicketInfo } from "@/gen/rustbill/ticket/ticket_pb";
 import type { UserInfo } from "@/gen/rustbill/identity/identity_pb";
 import { api } from "@/lib/api";
-import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
-import { ShortId, useSubList } from "./shared";
+import { formatMoney } from "@rustbill/ui/utils";
+import { PriorityBadge } from "@/pages/tickets/shared";
+import { useSubList } from "./shared";
 
 /** One server-paged table of a customer's records, paged under `prefix` in the URL. */
 function RelatedTable<T extends { id: string }>({
@@ -40,9 +41,7 @@ function RelatedTable<T extends { id: string }>({
       meta={query.data?.meta}
       loading={query.isPending}
       error={query.error}
-      onPage={list.setPage}
-      onPageSize={list.setPageSize}
-      pageSize={list.pageSize}
+      paging={list}
     />
   );
 }
@@ -50,16 +49,12 @@ function RelatedTable<T extends { id: string }>({
 const link = "text-primary hover:underline";
 
 export function OrdersTab({ customerId }: { customerId: string }) {
-  const { t, i18n } = useTranslation("customers");
+  const { t } = useTranslation("customers");
   const columns: Column<OrderInfo>[] = [
     {
       key: "order",
       header: t("related.order"),
-      cell: (order) => (
-        <Link className={link} to={`/orders/${order.id}`}>
-          <ShortId id={order.id} />
-        </Link>
-      ),
+      cell: (order) => <IdLink to={`/orders/${order.id}`} id={order.id} />,
     },
     { key: "product", header: t("related.product"), cell: (order) => order.productName || "—" },
     {
@@ -70,7 +65,7 @@ export function OrdersTab({ customerId }: { customerId: string }) {
     },
     { key: "cycle", header: t("related.cycle"), cell: (order) => t(`cycle.${order.billingCycle}`, { defaultValue: order.billingCycle || "—" }) },
     { key: "status", header: t("field.status"), cell: (order) => <StatusBadge status={order.status} /> },
-    { key: "created", header: t("field.createdAt"), cell: (order) => formatDateTime(order.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (order) => order.createdAt),
   ];
   return (
     <RelatedTable
@@ -86,7 +81,7 @@ export function OrdersTab({ customerId }: { customerId: string }) {
 }
 
 export function InstancesTab({ customerId }: { customerId: string }) {
-  const { t, i18n } = useTranslation("customers");
+  const { t } = useTranslation("customers");
   const columns: Column<InstanceInfo>[] = [
     {
       key: "instance",
@@ -101,17 +96,10 @@ export function InstancesTab({ customerId }: { customerId: string }) {
     {
       key: "order",
       header: t("related.order"),
-      cell: (instance) =>
-        instance.orderId ? (
-          <Link className={link} to={`/orders/${instance.orderId}`}>
-            <ShortId id={instance.orderId} />
-          </Link>
-        ) : (
-          "—"
-        ),
+      cell: (instance) => (instance.orderId ? <IdLink to={`/orders/${instance.orderId}`} id={instance.orderId} /> : "—"),
     },
     { key: "status", header: t("field.status"), cell: (instance) => <StatusBadge status={instance.status} /> },
-    { key: "created", header: t("field.createdAt"), cell: (instance) => formatDateTime(instance.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (instance) => instance.createdAt),
   ];
   return (
     <RelatedTable
@@ -127,7 +115,7 @@ export function InstancesTab({ customerId }: { customerId: string }) {
 }
 
 export function InvoicesTab({ customerId }: { customerId: string }) {
-  const { t, i18n } = useTranslation("customers");
+  const { t } = useTranslation("customers");
   const columns: Column<InvoiceInfo>[] = [
     {
       key: "number",
@@ -151,7 +139,7 @@ export function InvoicesTab({ customerId }: { customerId: string }) {
     },
     { key: "status", header: t("field.status"), cell: (invoice) => <StatusBadge status={invoice.status} /> },
     { key: "due", header: t("related.due"), cell: (invoice) => invoice.dueDate || "—" },
-    { key: "created", header: t("field.createdAt"), cell: (invoice) => formatDateTime(invoice.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (invoice) => invoice.createdAt),
   ];
   return (
     <RelatedTable
@@ -166,10 +154,8 @@ export function InvoicesTab({ customerId }: { customerId: string }) {
   );
 }
 
-const PRIORITY_TONES: Record<string, Tone> = { low: "neutral", medium: "blue", high: "yellow", urgent: "red" };
-
 export function TicketsTab({ customerId }: { customerId: string }) {
-  const { t, i18n } = useTranslation("customers");
+  const { t } = useTranslation("customers");
   const columns: Column<TicketInfo>[] = [
     {
       key: "title",
@@ -183,13 +169,11 @@ export function TicketsTab({ customerId }: { customerId: string }) {
     {
       key: "priority",
       header: t("related.priority"),
-      cell: (ticket) => (
-        <Badge tone={PRIORITY_TONES[ticket.priority] ?? "neutral"}>{t(`priority.${ticket.priority}`, { defaultValue: ticket.priority })}</Badge>
-      ),
+      cell: (ticket) => <PriorityBadge priority={ticket.priority} />,
     },
     { key: "status", header: t("field.status"), cell: (ticket) => <StatusBadge status={ticket.status} /> },
-    { key: "created", header: t("field.createdAt"), cell: (ticket) => formatDateTime(ticket.createdAt, i18n.language) },
-    { key: "updated", header: t("field.updatedAt"), cell: (ticket) => formatDateTime(ticket.updatedAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (ticket) => ticket.createdAt),
+    timeColumn("updated", t("field.updatedAt"), (ticket) => ticket.updatedAt),
   ];
   return (
     <RelatedTable
@@ -205,13 +189,13 @@ export function TicketsTab({ customerId }: { customerId: string }) {
 }
 
 export function UsersTab({ customerId }: { customerId: string }) {
-  const { t, i18n } = useTranslation("customers");
+  const { t } = useTranslation("customers");
   const columns: Column<UserInfo>[] = [
     { key: "username", header: t("related.username"), cell: (user) => <span className="font-medium">{user.username}</span> },
     { key: "displayName", header: t("related.displayName"), cell: (user) => user.displayName || "—" },
     { key: "email", header: t("field.email"), cell: (user) => user.email || "—" },
     { key: "status", header: t("field.status"), cell: (user) => <StatusBadge status={user.isActive ? "active" : "disabled"} /> },
-    { key: "created", header: t("field.createdAt"), cell: (user) => formatDateTime(user.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (user) => user.createdAt),
   ];
   return (
     <div className="grid gap-3">

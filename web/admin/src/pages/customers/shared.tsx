@@ -1,58 +1,11 @@
 // Small pieces shared by the customers and users pages.
-import * as React from "react";
+import type * as React from "react";
 import { useSearchParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
-import { Button } from "@rustbill/ui/button";
-import { Checkbox, Input, Label } from "@rustbill/ui/input";
-import { api } from "@/lib/api";
+import { Checkbox, Label } from "@rustbill/ui/input";
 import { PAGE_SIZES } from "@/lib/list";
 import { cn } from "@rustbill/ui/utils";
-
-/** One customer (GetCustomer), cached under the key the detail page uses. */
-export function customerQuery(id: string) {
-  return {
-    queryKey: ["customers", "detail", id],
-    queryFn: async () => (await api.customers.getCustomer({ id })).customer!,
-  };
-}
-
-/** A labelled search field that applies its text on Enter or the button. */
-export function SearchBox({
-  id,
-  label,
-  placeholder,
-  value,
-  onSearch,
-}: {
-  id: string;
-  label: string;
-  placeholder?: string;
-  value: string;
-  onSearch: (value: string) => void;
-}) {
-  const { t } = useTranslation();
-  const [text, setText] = React.useState(value);
-  React.useEffect(() => setText(value), [value]);
-  return (
-    <form
-      role="search"
-      className="grid gap-1.5"
-      onSubmit={(event) => {
-        event.preventDefault();
-        onSearch(text.trim());
-      }}
-    >
-      <Label htmlFor={id}>{label}</Label>
-      <div className="flex gap-2">
-        <Input id={id} className="w-64" type="search" placeholder={placeholder} value={text} onChange={(event) => setText(event.target.value)} />
-        <Button type="submit" variant="outline">
-          {t("action.search")}
-        </Button>
-      </div>
-    </form>
-  );
-}
 
 /** A checkbox with its label on the right and an optional hint below. */
 export function CheckboxField({
@@ -80,15 +33,6 @@ export function CheckboxField({
       </div>
       {hint ? <p className="pl-6 text-xs text-muted-foreground">{hint}</p> : null}
     </div>
-  );
-}
-
-/** The random tail of a UUID v7 (its head is a timestamp), full id on hover. */
-export function ShortId({ id }: { id: string }) {
-  return (
-    <span className="font-mono text-xs" title={id}>
-      {id.slice(-8)}
-    </span>
   );
 }
 
@@ -146,24 +90,6 @@ export function useSearchParam(name: string, fallback: string): [string, (value:
       { replace: true },
     );
   return [value, set];
-}
-
-const MONEY = /^(-)?(\d+)(?:\.(\d{1,2}))?$/;
-
-/** A decimal money string as cents, or null when it is not one. */
-export function toCents(amount: string): bigint | null {
-  const match = MONEY.exec(amount.trim());
-  if (!match) return null;
-  const cents = BigInt(match[2]) * 100n + BigInt((match[3] ?? "").padEnd(2, "0"));
-  return match[1] ? -cents : cents;
-}
-
-/** Cents as a decimal money string with two decimals. */
-export function fromCents(cents: bigint): string {
-  const negative = cents < 0n;
-  const absolute = negative ? -cents : cents;
-  const fraction = (absolute % 100n).toString().padStart(2, "0");
-  return `${negative ? "-" : ""}${absolute / 100n}.${fraction}`;
 }
 
 /** A signed amount, green when positive and red when negative. */

@@ -5,8 +5,8 @@ import { useTranslation } from "react-i18next";
 import {
   Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis,
 } from "recharts";
+import { TitledCard } from "@/components/page";
 import type { DailySeries } from "@/gen/rustbill/system/system_pb";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { sumMoney, sumCount } from "./numbers";
 
 /** Charts draw at once for users who asked the system for less motion. */
@@ -43,20 +43,14 @@ const legendStyle = { fontSize: 12, color: "var(--muted-foreground)" };
 
 function ChartCard({ title, summary, children }: { title: string; summary: React.ReactNode; children: React.ReactElement }) {
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{title}</CardTitle>
-        <p className="text-sm text-muted-foreground">{summary}</p>
-      </CardHeader>
-      <CardContent>
-        {/* The paid colour is set per theme; the rest are theme tokens. */}
-        <div className="h-72 [--chart-paid:oklch(0.6_0.15_150)] dark:[--chart-paid:oklch(0.75_0.15_150)]">
-          <ResponsiveContainer width="100%" height="100%">
-            {children}
-          </ResponsiveContainer>
-        </div>
-      </CardContent>
-    </Card>
+    <TitledCard title={title} description={summary}>
+      {/* The paid colour is set per theme; the rest are theme tokens. */}
+      <div className="h-72 [--chart-paid:oklch(0.6_0.15_150)] dark:[--chart-paid:oklch(0.75_0.15_150)]">
+        <ResponsiveContainer width="100%" height="100%">
+          {children}
+        </ResponsiveContainer>
+      </div>
+    </TitledCard>
   );
 }
 

@@ -8,7 +8,7 @@ import {
   AlertTriangle, Boxes, FileText, Inbox, LifeBuoy, Package, Plug, RefreshCw, Server, ShoppingCart, Users, Wallet,
 } from "lucide-react";
 import type { Counter } from "@/gen/rustbill/system/system_pb";
-import { PageHeader, QueryError } from "@/components/page";
+import { Loading, PageHeader, QueryError } from "@/components/page";
 import { Button } from "@rustbill/ui/button";
 import { Card } from "@rustbill/ui/card";
 import { Label, Select } from "@rustbill/ui/input";
@@ -133,7 +133,7 @@ export default function Dashboard() {
       ) : null}
 
       {dashboard.isPending ? (
-        <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
+        <Loading />
       ) : data ? (
         <>
           <section aria-label={t("counters")} className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">

@@ -6,8 +6,8 @@ import { RefreshCw } from "lucide-react";
 import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
 import type { LeaderRole, ServiceInstance } from "@/gen/rustbill/system/system_pb";
 import { useApiMutation } from "@/components/form";
-import { QueryError, StatusBadge } from "@/components/page";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { QueryError, StatusBadge, TableMessage, TitledCard } from "@/components/page";
+import { Badge } from "@rustbill/ui/card";
 import { Button } from "@rustbill/ui/button";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { api } from "@/lib/api";
@@ -32,11 +32,7 @@ function useRelative() {
 function Empty({ colSpan }: { colSpan: number }) {
   const { t } = useTranslation();
   return (
-    <TR>
-      <TD colSpan={colSpan} className="py-6 text-center text-muted-foreground">
-        {t("table.empty")}
-      </TD>
-    </TR>
+    <TableMessage colSpan={colSpan} className="py-6">{t("table.empty")}</TableMessage>
   );
 }
 
@@ -61,86 +57,81 @@ export function PluginHealth() {
     (a, b) => healthOrder(a) - healthOrder(b) || a.displayName.localeCompare(b.displayName),
   );
   return (
-    <Card>
-      <CardHeader className="flex-row items-center justify-between">
-        <CardTitle>{t("plugins.title")}</CardTitle>
+    <TitledCard
+      title={t("plugins.title")}
+      actions={
         <Link to="/plugins" className="text-sm text-primary hover:underline">
           {t("plugins.manage")}
         </Link>
-      </CardHeader>
-      <CardContent>
-        {interfaces.error ? (
-          <QueryError error={interfaces.error} />
-        ) : (
-          <Table>
-            <THead>
-              <TR>
-                <TH>{t("plugins.interface")}</TH>
-                <TH>{t("plugins.type")}</TH>
-                <TH>{t("plugins.enabled")}</TH>
-                <TH>{t("plugins.health")}</TH>
-                <TH>{t("plugins.lastCheck")}</TH>
-                <TH>{t("plugins.error")}</TH>
-                <TH />
-              </TR>
-            </THead>
-            <TBody>
-              {interfaces.isPending ? (
-                <TR>
-                  <TD colSpan={7} className="py-6 text-center text-muted-foreground">
-                    {t("loading", { ns: "common" })}
-                  </TD>
-                </TR>
-              ) : rows.length === 0 ? (
-                <Empty colSpan={7} />
-              ) : (
-                rows.map((item) => {
-                  const error = item.scriptError || item.healthError;
-                  return (
-                    <TR key={item.id} data-row-key={item.id}>
-                      <TD>
-                        <Link to={`/plugins/interfaces/${item.id}`} className="font-medium text-primary hover:underline">
-                          {item.displayName}
-                        </Link>
-                        <div className="text-xs text-muted-foreground">
-                          {item.pluginId}
-                          {item.pluginVersion ? ` · v${item.pluginVersion}` : ""}
-                        </div>
-                      </TD>
-                      <TD>{t(`pluginType.${item.pluginType}`, { defaultValue: item.pluginType })}</TD>
-                      <TD>
-                        <StatusBadge status={item.enabled ? "enabled" : "disabled"} />
-                      </TD>
-                      <TD>
-                        {item.lastCheckAt ? (
-                          <StatusBadge status={item.isHealthy ? "healthy" : "unhealthy"} />
-                        ) : (
-                          <Badge>{t("plugins.notChecked")}</Badge>
-                        )}
-                      </TD>
-                      <TD className="whitespace-nowrap">{formatDateTime(item.lastCheckAt, i18n.language) || "—"}</TD>
-                      <TD className="max-w-80 break-words text-xs text-destructive">{error || ""}</TD>
-                      <TD className="text-right">
-                        <Button
-                          variant="outline"
-                          size="sm"
-                          disabled={!item.enabled || (check.isPending && check.variables === item.id)}
-                          onClick={() => check.mutate(item.id)}
-                          aria-label={t("plugins.checkNamed", { name: item.displayName })}
-                        >
-                          <RefreshCw />
-                          {t("plugins.check")}
-                        </Button>
-                      </TD>
-                    </TR>
-                  );
-                })
-              )}
-            </TBody>
-          </Table>
-        )}
-      </CardContent>
-    </Card>
+      }
+    >
+      {interfaces.error ? (
+        <QueryError error={interfaces.error} />
+      ) : (
+        <Table>
+          <THead>
+            <TR>
+              <TH>{t("plugins.interface")}</TH>
+              <TH>{t("plugins.type")}</TH>
+              <TH>{t("plugins.enabled")}</TH>
+              <TH>{t("plugins.health")}</TH>
+              <TH>{t("plugins.lastCheck")}</TH>
+              <TH>{t("plugins.error")}</TH>
+              <TH />
+            </TR>
+          </THead>
+          <TBody>
+            {interfaces.isPending ? (
+              <TableMessage colSpan={7} className="py-6">{t("loading", { ns: "common" })}</TableMessage>
+            ) : rows.length === 0 ? (
+              <Empty colSpan={7} />
+            ) : (
+              rows.map((item) => {
+                const error = item.scriptError || item.healthError;
+                return (
+                  <TR key={item.id} data-row-key={item.id}>
+                    <TD>
+                      <Link to={`/plugins/interfaces/${item.id}`} className="font-medium text-primary hover:underline">
+                        {item.displayName}
+                      </Link>
+                      <div className="text-xs text-muted-foreground">
+                        {item.pluginId}
+                        {item.pluginVersion ? ` · v${item.pluginVersion}` : ""}
+                      </div>
+                    </TD>
+                    <TD>{t(`pluginType.${item.pluginType}`, { defaultValue: item.pluginType })}</TD>
+                    <TD>
+                      <StatusBadge status={item.enabled ? "enabled" : "disabled"} />
+                    </TD>
+                    <TD>
+                      {item.lastCheckAt ? (
+                        <StatusBadge status={item.isHealthy ? "healthy" : "unhealthy"} />
+                      ) : (
+                        <Badge>{t("plugins.notChecked")}</Badge>
+                      )}
+                    </TD>
+                    <TD className="whitespace-nowrap">{formatDateTime(item.lastCheckAt, i18n.language) || "—"}</TD>
+                    <TD className="max-w-80 break-words text-xs text-destructive">{error || ""}</TD>
+                    <TD className="text-right">
+                      <Button
+                        variant="outline"
+                        size="sm"
+                        disabled={!item.enabled || (check.isPending && check.variables === item.id)}
+                        onClick={() => check.mutate(item.id)}
+                        aria-label={t("plugins.checkNamed", { name: item.displayName })}
+                      >
+                        <RefreshCw />
+                        {t("plugins.check")}
+                      </Button>
+                    </TD>
+                  </TR>
+                );
+              })
+            )}
+          </TBody>
+        </Table>
+      )}
+    </TitledCard>
   );
 }
 
@@ -149,44 +140,38 @@ export function ServiceInstances({ instances }: { instances: ServiceInstance[] }
   const relative = useRelative();
   const rows = [...instances].sort((a, b) => a.service.localeCompare(b.service) || a.hostname.localeCompare(b.hostname));
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("instances.title")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{t("instances.hint")}</p>
-      </CardHeader>
-      <CardContent>
-        <Table>
-          <THead>
-            <TR>
-              <TH>{t("instances.service")}</TH>
-              <TH>{t("instances.hostname")}</TH>
-              <TH>{t("instances.id")}</TH>
-              <TH>{t("instances.started")}</TH>
-              <TH>{t("instances.heartbeat")}</TH>
-            </TR>
-          </THead>
-          <TBody>
-            {rows.length === 0 ? (
-              <Empty colSpan={5} />
-            ) : (
-              rows.map((instance) => (
-                <TR key={instance.instanceId} data-row-key={instance.instanceId}>
-                  <TD className="font-medium">{instance.service}</TD>
-                  <TD>{instance.hostname}</TD>
-                  <TD>
-                    <code className="text-xs">{instance.instanceId}</code>
-                  </TD>
-                  <TD className="whitespace-nowrap">{formatDateTime(instance.startedAt, i18n.language)}</TD>
-                  <TD className="whitespace-nowrap" title={instance.lastHeartbeatAt}>
-                    {relative(instance.lastHeartbeatAt)}
-                  </TD>
-                </TR>
-              ))
-            )}
-          </TBody>
-        </Table>
-      </CardContent>
-    </Card>
+    <TitledCard title={t("instances.title")} description={t("instances.hint")}>
+      <Table>
+        <THead>
+          <TR>
+            <TH>{t("instances.service")}</TH>
+            <TH>{t("instances.hostname")}</TH>
+            <TH>{t("instances.id")}</TH>
+            <TH>{t("instances.started")}</TH>
+            <TH>{t("instances.heartbeat")}</TH>
+          </TR>
+        </THead>
+        <TBody>
+          {rows.length === 0 ? (
+            <Empty colSpan={5} />
+          ) : (
+            rows.map((instance) => (
+              <TR key={instance.instanceId} data-row-key={instance.instanceId}>
+                <TD className="font-medium">{instance.service}</TD>
+                <TD>{instance.hostname}</TD>
+                <TD>
+                  <code className="text-xs">{instance.instanceId}</code>
+                </TD>
+                <TD className="whitespace-nowrap">{formatDateTime(instance.startedAt, i18n.language)}</TD>
+                <TD className="whitespace-nowrap" title={instance.lastHeartbeatAt}>
+                  {relative(instance.lastHeartbeatAt)}
+                </TD>
+              </TR>
+            ))
+          )}
+        </TBody>
+      </Table>
+    </TitledCard>
   );
 }
 
@@ -196,52 +181,46 @@ export function LeaderRoles({ roles, instances }: { roles: LeaderRole[]; instanc
   const byId = new Map(instances.map((instance) => [instance.instanceId, instance]));
   const rows = [...roles].sort((a, b) => a.role.localeCompare(b.role));
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("leaders.title")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{t("leaders.hint")}</p>
-      </CardHeader>
-      <CardContent>
-        <Table>
-          <THead>
-            <TR>
-              <TH>{t("leaders.role")}</TH>
-              <TH>{t("leaders.holder")}</TH>
-              <TH>{t("leaders.expires")}</TH>
-            </TR>
-          </THead>
-          <TBody>
-            {rows.length === 0 ? (
-              <Empty colSpan={3} />
-            ) : (
-              rows.map((role) => {
-                const holder = byId.get(role.holder);
-                const expired = new Date(role.expiresAt).getTime() < Date.now();
-                return (
-                  <TR key={role.role} data-row-key={role.role}>
-                    <TD>
-                      <code className="text-xs">{role.role}</code>
-                    </TD>
-                    <TD>
-                      {!role.holder ? (
-                        <Badge tone="yellow">{t("leaders.vacant")}</Badge>
-                      ) : (
-                        <div>
-                          <div>{holder ? `${holder.service} @ ${holder.hostname}` : t("leaders.unknownHolder")}</div>
-                          <code className="text-xs text-muted-foreground">{role.holder}</code>
-                        </div>
-                      )}
-                    </TD>
-                    <TD className="whitespace-nowrap" title={role.expiresAt}>
-                      {role.holder && expired ? <Badge tone="red">{t("leaders.expired")}</Badge> : relative(role.expiresAt)}
-                    </TD>
-                  </TR>
-                );
-              })
-            )}
-          </TBody>
-        </Table>
-      </CardContent>
-    </Card>
+    <TitledCard title={t("leaders.title")} description={t("leaders.hint")}>
+      <Table>
+        <THead>
+          <TR>
+            <TH>{t("leaders.role")}</TH>
+            <TH>{t("leaders.holder")}</TH>
+            <TH>{t("leaders.expires")}</TH>
+          </TR>
+        </THead>
+        <TBody>
+          {rows.length === 0 ? (
+            <Empty colSpan={3} />
+          ) : (
+            rows.map((role) => {
+              const holder = byId.get(role.holder);
+              const expired = new Date(role.expiresAt).getTime() < Date.now();
+              return (
+                <TR key={role.role} data-row-key={role.role}>
+                  <TD>
+                    <code className="text-xs">{role.role}</code>
+                  </TD>
+                  <TD>
+                    {!role.holder ? (
+                      <Badge tone="yellow">{t("leaders.vacant")}</Badge>
+                    ) : (
+                      <div>
+                        <div>{holder ? `${holder.service} @ ${holder.hostname}` : t("leaders.unknownHolder")}</div>
+                        <code className="text-xs text-muted-foreground">{role.holder}</code>
+                      </div>
+                    )}
+                  </TD>
+                  <TD className="whitespace-nowrap" title={role.expiresAt}>
+                    {role.holder && expired ? <Badge tone="red">{t("leaders.expired")}</Badge> : relative(role.expiresAt)}
+                  </TD>
+                </TR>
+              );
+            })
+          )}
+        </TBody>
+      </Table>
+    </TitledCard>
   );
 }

@@ -3,17 +3,18 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { toast } from "sonner";
-import { ArrowLeft, RefreshCw, X } from "lucide-react";
+import { RefreshCw, X } from "lucide-react";
+import { ActivityCard } from "@/components/activity";
 import { ConfirmButton } from "@/components/confirm";
 import { useApiMutation } from "@/components/form";
-import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
+import { BackLink, Details, LoadedRecord, PageHeader, StatusBadge, TitledCard } from "@/components/page";
+import { CustomerLink, Mono, shortId } from "@/components/refs";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import type { GetInstanceResponse, InstanceAction, InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import { api, errorMessage } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
 import { cn, formatDateTime } from "@rustbill/ui/utils";
-import { ActivityCard, CustomerLink, Mono, ProviderName, shortId, SpecDetails, useProviders } from "@/pages/orders/shared";
+import { ProviderName, SpecCard } from "@/pages/orders/shared";
 import { SectionCard } from "./sections";
 
 /** What an instance change may alter elsewhere: its order and the customer's lists. */
@@ -21,17 +22,18 @@ const AFTER_INSTANCE_CHANGE = [["instances"], ["orders"], ["customers"]];
 
 export function InstanceDetail() {
   const { id = "" } = useParams();
-  const { t } = useTranslation();
   const instance = useQuery({
     queryKey: ["instances", "get", id],
     queryFn: () => api.instances.getInstance({ id }),
+    select: (response) => (response.instance ? { instance: response.instance, response } : null),
     // A new server comes up in the background: follow it.
     refetchInterval: (query) => (query.state.data?.instance?.status === "provisioning" ? 10_000 : false),
   });
-  if (instance.error) return <QueryError error={instance.error} />;
-  if (instance.isPending) return <p className="text-sm text-muted-foreground">{t("loading")}</p>;
-  if (!instance.data.instance) return <p className="text-sm text-muted-foreground">{t("notFound")}</p>;
-  return <InstanceView instance={instance.data.instance} response={instance.data} />;
+  return (
+    <LoadedRecord query={instance}>
+      {(record) => <InstanceView instance={record.instance} response={record.response} />}
+    </LoadedRecord>
+  );
 }
 
 interface ActionResult {
@@ -42,29 +44,20 @@ interface ActionResult {
 
 function InstanceView({ instance, response }: { instance: InstanceInfo; response: GetInstanceResponse }) {
   const { t, i18n } = useTranslation("instances");
-  const providers = useProviders();
-  const template = providers.data?.find((provider) => provider.interfaceId === instance.providerId)?.specTemplate;
   const [result, setResult] = React.useState<ActionResult | null>(null);
   const terminated = instance.status === "terminated";
 
   return (
     <div className="grid gap-4">
       <PageHeader
-        title={
-          <span className="flex flex-wrap items-center gap-3">
-            {t("detail.title", { name: instance.productName || shortId(instance.id) })}
-            <StatusBadge status={instance.status} />
-          </span>
-        }
+        title={t("detail.title", { name: instance.productName || shortId(instance.id) })}
+        badge={<StatusBadge status={instance.status} />}
         description={<Mono>{instance.id}</Mono>}
         actions={
           <>
-            <Button asChild variant="outline">
-              <Link to="/instances">
-                <ArrowLeft />
-                {t("detail.backToList")}
-              </Link>
-            </Button>
+            <BackLink to="/instances" variant="outline">
+              {t("detail.backToList")}
+            </BackLink>
             <RefreshStatus instance={instance} />
             {terminated ? null : <Terminate instance={instance} />}
           </>
@@ -73,46 +66,34 @@ function InstanceView({ instance, response }: { instance: InstanceInfo; response
       {result ? <ResultBanner result={result} onDismiss={() => setResult(null)} /> : null}
       <div className="grid gap-4 lg:grid-cols-3">
         <div className="grid content-start gap-4 lg:col-span-2">
-          <Card>
-            <CardHeader>
-              <CardTitle>{t("detail.summary")}</CardTitle>
-            </CardHeader>
-            <CardContent>
-              <Details
-                items={[
-                  [t("detail.id"), <Mono>{instance.id}</Mono>],
-                  [t("detail.status"), <StatusBadge status={instance.status} />],
-                  [t("detail.ip"), instance.ipAddress ? <Mono>{instance.ipAddress}</Mono> : ""],
-                  [t("detail.product"), instance.productName],
-                  [t("detail.customer"), <CustomerLink id={instance.customerId} />],
-                  [
-                    t("detail.order"),
-                    <Link to={`/orders/${instance.orderId}`} className="text-primary hover:underline">
-                      <Mono>{instance.orderId}</Mono>
-                    </Link>,
-                  ],
-                  [t("detail.provider"), <ProviderName id={instance.providerId} />],
-                  [t("detail.providerInstanceId"), instance.providerInstanceId ? <Mono>{instance.providerInstanceId}</Mono> : ""],
-                  [t("detail.created"), formatDateTime(instance.createdAt, i18n.language)],
-                  [t("detail.updated"), formatDateTime(instance.updatedAt, i18n.language)],
-                ]}
-              />
-            </CardContent>
-          </Card>
-          <Card>
-            <CardHeader>
-              <CardTitle>{t("detail.spec")}</CardTitle>
-            </CardHeader>
-            <CardContent>
-              <SpecDetails spec={instance.serverSpec} template={template} />
-            </CardContent>
-          </Card>
+          <TitledCard title={t("detail.summary")}>
+            <Details
+              items={[
+                [t("detail.id"), <Mono>{instance.id}</Mono>],
+                [t("detail.status"), <StatusBadge status={instance.status} />],
+                [t("detail.ip"), instance.ipAddress ? <Mono>{instance.ipAddress}</Mono> : ""],
+                [t("detail.product"), instance.productName],
+                [t("detail.customer"), <CustomerLink id={instance.customerId} />],
+                [
+                  t("detail.order"),
+                  <Link to={`/orders/${instance.orderId}`} className="text-primary hover:underline">
+                    <Mono>{instance.orderId}</Mono>
+                  </Link>,
+                ],
+                [t("detail.provider"), <ProviderName id={instance.providerId} />],
+                [t("detail.providerInstanceId"), instance.providerInstanceId ? <Mono>{instance.providerInstanceId}</Mono> : ""],
+                [t("detail.created"), formatDateTime(instance.createdAt, i18n.language)],
+                [t("detail.updated"), formatDateTime(instance.updatedAt, i18n.language)],
+              ]}
+            />
+          </TitledCard>
+          <SpecCard title={t("detail.spec")} spec={instance.serverSpec} providerId={instance.providerId} />
           {response.sections.length > 0 ? (
             response.sections.map((section, index) => <SectionCard key={`${section.title}-${index}`} section={section} />)
           ) : (
             <p className="text-sm text-muted-foreground">{t(terminated ? "sections.terminated" : "sections.none")}</p>
           )}
-          <ActivityCard targetType="instance" targetId={instance.id} />
+          <ActivityCard area="instances" targetType="instance" targetId={instance.id} />
         </div>
         <div className="grid content-start gap-4">
           <Actions instance={instance} actions={response.actions} onResult={setResult} />
@@ -178,39 +159,34 @@ function Actions({
     for (const key of AFTER_INSTANCE_CHANGE) await client.invalidateQueries({ queryKey: key });
   };
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("actions.title")}</CardTitle>
-      </CardHeader>
-      <CardContent>
-        {actions.length === 0 ? (
-          <p className="text-sm text-muted-foreground">{t("actions.none")}</p>
-        ) : (
-          <div className="flex flex-wrap gap-2">
-            {actions.map((action) => {
-              const label = action.label || action.id;
-              const variant = BUTTON_VARIANTS[action.style] ?? "outline";
-              const unavailable = action.enabled === false;
-              return (
-                <span key={action.id} title={unavailable ? t("actions.unavailable") : undefined}>
-                  <ConfirmButton
-                    variant={variant}
-                    destructive={variant === "destructive"}
-                    disabled={unavailable}
-                    title={action.confirmation || t("actions.confirmTitle", { label })}
-                    description={t("actions.confirmDescription", { label })}
-                    confirmLabel={t("actions.run")}
-                    onConfirm={() => run(action, label)}
-                  >
-                    {label}
-                  </ConfirmButton>
-                </span>
-              );
-            })}
-          </div>
-        )}
-      </CardContent>
-    </Card>
+    <TitledCard title={t("actions.title")}>
+      {actions.length === 0 ? (
+        <p className="text-sm text-muted-foreground">{t("actions.none")}</p>
+      ) : (
+        <div className="flex flex-wrap gap-2">
+          {actions.map((action) => {
+            const label = action.label || action.id;
+            const variant = BUTTON_VARIANTS[action.style] ?? "outline";
+            const unavailable = action.enabled === false;
+            return (
+              <span key={action.id} title={unavailable ? t("actions.unavailable") : undefined}>
+                <ConfirmButton
+                  variant={variant}
+                  destructive={variant === "destructive"}
+                  disabled={unavailable}
+                  title={action.confirmation || t("actions.confirmTitle", { label })}
+                  description={t("actions.confirmDescription", { label })}
+                  confirmLabel={t("actions.run")}
+                  onConfirm={() => run(action, label)}
+                >
+                  {label}
+                </ConfirmButton>
+              </span>
+            );
+          })}
+        </div>
+      )}
+    </TitledCard>
   );
 }
 

@@ -4,9 +4,9 @@
 import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@rustbill/ui/tabs";
+import { TitledCard } from "@/components/page";
 import type { InstanceDetailField, InstanceDetailSection } from "@/gen/rustbill/instance/instance_pb";
 import { formatDateTime } from "@rustbill/ui/utils";
 
@@ -110,30 +110,25 @@ export function SectionCard({ section }: { section: InstanceDetailSection }) {
   const hasFields = section.fields.length > 0;
   const hasHtml = section.contentHtml.trim() !== "";
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{section.title}</CardTitle>
-      </CardHeader>
-      <CardContent>
-        {hasFields && hasHtml ? (
-          <Tabs defaultValue="fields">
-            <TabsList>
-              <TabsTrigger value="fields">{t("sections.fields")}</TabsTrigger>
-              <TabsTrigger value="page">{t("sections.page")}</TabsTrigger>
-            </TabsList>
-            <TabsContent value="fields">
-              <FieldsTable fields={section.fields} />
-            </TabsContent>
-            <TabsContent value="page">
-              <SectionFrame title={section.title} html={section.contentHtml} />
-            </TabsContent>
-          </Tabs>
-        ) : hasFields ? (
-          <FieldsTable fields={section.fields} />
-        ) : hasHtml ? (
-          <SectionFrame title={section.title} html={section.contentHtml} />
-        ) : null}
-      </CardContent>
-    </Card>
+    <TitledCard title={section.title}>
+      {hasFields && hasHtml ? (
+        <Tabs defaultValue="fields">
+          <TabsList>
+            <TabsTrigger value="fields">{t("sections.fields")}</TabsTrigger>
+            <TabsTrigger value="page">{t("sections.page")}</TabsTrigger>
+          </TabsList>
+          <TabsContent value="fields">
+            <FieldsTable fields={section.fields} />
+          </TabsContent>
+          <TabsContent value="page">
+            <SectionFrame title={section.title} html={section.contentHtml} />
+          </TabsContent>
+        </Tabs>
+      ) : hasFields ? (
+        <FieldsTable fields={section.fields} />
+      ) : hasHtml ? (
+        <SectionFrame title={section.title} html={section.contentHtml} />
+      ) : null}
+    </TitledCard>
   );
 }

@@ -2,11 +2,10 @@
 // RunBilling (the billing cycle the leader runs periodically), admin only.
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Button } from "@rustbill/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
 import { Input } from "@rustbill/ui/input";
+import { DialogActions, DialogDone, FormDialog } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
 import { Details } from "@/components/page";
-import { Field, useApiMutation } from "@/components/form";
 import type { RunBillingResponse } from "@/gen/rustbill/billing/billing_pb";
 import { api } from "@/lib/api";
 import { monthRange } from "./shared";
@@ -14,11 +13,9 @@ import { monthRange } from "./shared";
 export function GenerateInvoicesDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {
   const { t } = useTranslation("invoices");
   return (
-    <Dialog open={open} onOpenChange={onOpenChange}>
-      <DialogContent title={t("generate.title")} description={t("generate.description")}>
-        {open ? <GenerateForm onDone={() => onOpenChange(false)} /> : null}
-      </DialogContent>
-    </Dialog>
+    <FormDialog open={open} onOpenChange={onOpenChange} title={t("generate.title")} description={t("generate.description")}>
+      <GenerateForm onDone={() => onOpenChange(false)} />
+    </FormDialog>
   );
 }
 
@@ -42,20 +39,12 @@ function GenerateForm({ onDone }: { onDone: () => void }) {
         <p className="text-sm" role="status">
           {t("generate.result", { count: generated, start, end })}
         </p>
-        <DialogFooter>
-          <Button onClick={onDone}>{t("close")}</Button>
-        </DialogFooter>
+        <DialogDone label={t("close")} onClose={onDone} />
       </div>
     );
   }
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
-        generate.mutate(undefined);
-      }}
-    >
+    <Form onSubmit={() => generate.mutate(undefined)}>
       <div className="grid gap-4 sm:grid-cols-2">
         <Field label={t("field.periodStart")} htmlFor="generate-start" error={generate.errors.billing_period_start}>
           <Input id="generate-start" type="date" required value={start} onChange={(event) => setStart(event.target.value)} />
@@ -64,26 +53,17 @@ function GenerateForm({ onDone }: { onDone: () => void }) {
           <Input id="generate-end" type="date" required value={end} onChange={(event) => setEnd(event.target.value)} />
         </Field>
       </div>
-      <DialogFooter>
-        <Button type="button" variant="outline" onClick={onDone}>
-          {t("action.cancel", { ns: "common" })}
-        </Button>
-        <Button type="submit" disabled={generate.isPending}>
-          {t("generate.submit")}
-        </Button>
-      </DialogFooter>
-    </form>
+      <DialogActions submit={t("generate.submit")} onCancel={onDone} disabled={generate.isPending} />
+    </Form>
   );
 }
 
 export function RunBillingDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {
   const { t } = useTranslation("invoices");
   return (
-    <Dialog open={open} onOpenChange={onOpenChange}>
-      <DialogContent title={t("run.title")} description={t("run.description")}>
-        {open ? <RunForm onDone={() => onOpenChange(false)} /> : null}
-      </DialogContent>
-    </Dialog>
+    <FormDialog open={open} onOpenChange={onOpenChange} title={t("run.title")} description={t("run.description")}>
+      <RunForm onDone={() => onOpenChange(false)} />
+    </FormDialog>
   );
 }
 
@@ -111,32 +91,17 @@ function RunForm({ onDone }: { onDone: () => void }) {
             [t("run.terminated"), report.terminated],
           ]}
         />
-        <DialogFooter>
-          <Button onClick={onDone}>{t("close")}</Button>
-        </DialogFooter>
+        <DialogDone label={t("close")} onClose={onDone} />
       </div>
     );
   }
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
-        run.mutate(undefined);
-      }}
-    >
+    <Form onSubmit={() => run.mutate(undefined)}>
       <Field label={t("run.asOf")} htmlFor="run-as-of" hint={t("run.asOfHint")} error={run.errors.as_of}>
         <Input id="run-as-of" type="datetime-local" value={asOf} onChange={(event) => setAsOf(event.target.value)} />
       </Field>
       <p className="rounded-md border border-destructive/40 bg-destructive/10 p-3 text-sm text-destructive">{t("run.warning")}</p>
-      <DialogFooter>
-        <Button type="button" variant="outline" onClick={onDone}>
-          {t("action.cancel", { ns: "common" })}
-        </Button>
-        <Button type="submit" variant="destructive" disabled={run.isPending}>
-          {t("run.submit")}
-        </Button>
-      </DialogFooter>
-    </form>
+      <DialogActions submit={t("run.submit")} onCancel={onDone} disabled={run.isPending} destructive />
+    </Form>
   );
 }

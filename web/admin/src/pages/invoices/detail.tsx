@@ -3,22 +3,22 @@ import { Link, useNavigate, useParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
-import { ArrowLeft, CreditCard, Download, Printer } from "lucide-react";
+import { CreditCard, Download, Printer } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { Label, Select, Textarea } from "@rustbill/ui/input";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
+import { ActivityCard } from "@/components/activity";
 import { ConfirmButton } from "@/components/confirm";
-import { Field, useApiMutation } from "@/components/form";
-import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
+import { Field, Form, useApiMutation } from "@/components/form";
+import { BackLink, Details, LoadedRecord, PageHeader, QueryError, StatusBadge, TableMessage, TitledCard } from "@/components/page";
+import { CustomerLink, Mono } from "@/components/refs";
 import type { InvoiceInfo } from "@/gen/rustbill/billing/billing_pb";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
 import { LANGUAGES, type Language } from "@/lib/i18n";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
-import { ActivityLog } from "@/pages/payments/activity";
+import { usePaymentActionLabel } from "@/pages/payments/activity";
 import { CreatePaymentDialog } from "@/pages/payments/create-payment";
-import { CustomerLink } from "@/pages/payments/customer";
 import { useGatewayName } from "@/pages/payments/gateways";
 import { PaymentStatus } from "@/pages/payments/list";
 import { downloadHtml, printHtml, renderInvoice } from "./document";
@@ -26,131 +26,111 @@ import { InvoiceKind } from "./shared";
 
 export function InvoiceDetail() {
   const { id = "" } = useParams();
-  const { t, i18n } = useTranslation("invoices");
+  const { t } = useTranslation("invoices");
   const query = useQuery({
     queryKey: ["invoices", "detail", id],
     queryFn: async () => (await api.billing.getInvoice({ id })).invoice ?? null,
   });
-  if (query.error) return <QueryError error={query.error} />;
-  if (query.isPending) return <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>;
-  const invoice = query.data;
-  if (!invoice) return <QueryError error={new Error(t("detail.missing"))} />;
+  return (
+    <LoadedRecord query={query} notFound={<QueryError error={new Error(t("detail.missing"))} />}>
+      {(invoice) => <InvoiceView invoice={invoice} />}
+    </LoadedRecord>
+  );
+}
+
+function InvoiceView({ invoice }: { invoice: InvoiceInfo }) {
+  const { t, i18n } = useTranslation("invoices");
+  const actionLabel = usePaymentActionLabel();
   const money = (amount: string) => formatMoney(amount, invoice.currency);
 
   return (
     <div className="grid gap-4">
-      <Link to="/invoices" className="inline-flex items-center gap-1 text-sm text-muted-foreground hover:text-foreground">
-        <ArrowLeft className="size-4" />
-        {t("detail.back")}
-      </Link>
+      <BackLink to="/invoices">{t("detail.back")}</BackLink>
       <PageHeader
-        title={
-          <span className="flex flex-wrap items-center gap-3">
-            {invoice.invoiceNumber || t("draftNumber")}
-            <StatusBadge status={invoice.status} />
-          </span>
-        }
-        description={<span className="font-mono text-xs">{invoice.id}</span>}
+        title={invoice.invoiceNumber || t("draftNumber")}
+        badge={<StatusBadge status={invoice.status} />}
+        description={<Mono>{invoice.id}</Mono>}
         actions={<InvoiceActions invoice={invoice} />}
       />
       <div className="grid gap-4 lg:grid-cols-2">
-        <Card>
-          <CardHeader>
-            <CardTitle>{t("detail.invoice")}</CardTitle>
-          </CardHeader>
-          <CardContent>
-            <Details
-              items={[
-                [t("field.number"), invoice.invoiceNumber],
-                [t("field.status"), <StatusBadge status={invoice.status} />],
-                [t("field.customer"), <CustomerLink id={invoice.customerId} />],
-                [t("field.kind"), <InvoiceKind kind={invoice.kind} />],
-                [t("field.period"), `${invoice.billingPeriodStart} – ${invoice.billingPeriodEnd}`],
-                [t("field.dueDate"), invoice.dueDate],
-                [t("field.issuedAt"), formatDateTime(invoice.issuedAt, i18n.language)],
-                [t("field.paidAt"), formatDateTime(invoice.paidAt, i18n.language)],
-                [t("field.createdAt"), formatDateTime(invoice.createdAt, i18n.language)],
-                [t("field.updatedAt"), formatDateTime(invoice.updatedAt, i18n.language)],
-              ]}
-            />
-          </CardContent>
-        </Card>
-        <Card>
-          <CardHeader>
-            <CardTitle>{t("detail.amounts")}</CardTitle>
-          </CardHeader>
-          <CardContent>
-            <Details
-              items={[
-                [t("field.subtotal"), money(invoice.amount)],
-                [t("field.taxRate"), invoice.taxRate ? `${invoice.taxRate}%` : ""],
-                [t("field.tax"), money(invoice.taxAmount)],
-                [t("field.total"), <span className="font-semibold">{money(invoice.totalAmount)}</span>],
-                [t("field.currency"), invoice.currency],
-              ]}
-            />
-          </CardContent>
-        </Card>
+        <TitledCard title={t("detail.invoice")}>
+          <Details
+            items={[
+              [t("field.number"), invoice.invoiceNumber],
+              [t("field.status"), <StatusBadge status={invoice.status} />],
+              [t("field.customer"), <CustomerLink id={invoice.customerId} />],
+              [t("field.kind"), <InvoiceKind kind={invoice.kind} />],
+              [t("field.period"), `${invoice.billingPeriodStart} – ${invoice.billingPeriodEnd}`],
+              [t("field.dueDate"), invoice.dueDate],
+              [t("field.issuedAt"), formatDateTime(invoice.issuedAt, i18n.language)],
+              [t("field.paidAt"), formatDateTime(invoice.paidAt, i18n.language)],
+              [t("field.createdAt"), formatDateTime(invoice.createdAt, i18n.language)],
+              [t("field.updatedAt"), formatDateTime(invoice.updatedAt, i18n.language)],
+            ]}
+          />
+        </TitledCard>
+        <TitledCard title={t("detail.amounts")}>
+          <Details
+            items={[
+              [t("field.subtotal"), money(invoice.amount)],
+              [t("field.taxRate"), invoice.taxRate ? `${invoice.taxRate}%` : ""],
+              [t("field.tax"), money(invoice.taxAmount)],
+              [t("field.total"), <span className="font-semibold">{money(invoice.totalAmount)}</span>],
+              [t("field.currency"), invoice.currency],
+            ]}
+          />
+        </TitledCard>
       </div>
-      <Card>
-        <CardHeader>
-          <CardTitle>{t("detail.items")}</CardTitle>
-        </CardHeader>
-        <CardContent>
-          <Table>
-            <THead>
-              <TR>
-                <TH>{t("field.description")}</TH>
-                <TH className="text-right">{t("field.quantity")}</TH>
-                <TH className="text-right">{t("field.unitPrice")}</TH>
-                <TH className="text-right">{t("field.amount")}</TH>
-              </TR>
-            </THead>
-            <TBody>
-              {invoice.items.length === 0 ? (
-                <TR>
-                  <TD colSpan={4} className="text-center text-muted-foreground">
-                    {t("table.empty", { ns: "common" })}
-                  </TD>
+      <TitledCard title={t("detail.items")}>
+        <Table>
+          <THead>
+            <TR>
+              <TH>{t("field.description")}</TH>
+              <TH className="text-right">{t("field.quantity")}</TH>
+              <TH className="text-right">{t("field.unitPrice")}</TH>
+              <TH className="text-right">{t("field.amount")}</TH>
+            </TR>
+          </THead>
+          <TBody>
+            {invoice.items.length === 0 ? (
+              <TableMessage colSpan={4}>{t("table.empty", { ns: "common" })}</TableMessage>
+            ) : (
+              invoice.items.map((item) => (
+                <TR key={item.id}>
+                  <TD>{item.description}</TD>
+                  <TD className="text-right tabular-nums">{item.quantity}</TD>
+                  <TD className="text-right tabular-nums">{money(item.unitPrice)}</TD>
+                  <TD className="text-right tabular-nums">{money(item.amount)}</TD>
                 </TR>
-              ) : (
-                invoice.items.map((item) => (
-                  <TR key={item.id}>
-                    <TD>{item.description}</TD>
-                    <TD className="text-right tabular-nums">{item.quantity}</TD>
-                    <TD className="text-right tabular-nums">{money(item.unitPrice)}</TD>
-                    <TD className="text-right tabular-nums">{money(item.amount)}</TD>
-                  </TR>
-                ))
-              )}
-              <TR>
-                <TD colSpan={3} className="text-right text-muted-foreground">
-                  {t("field.subtotal")}
-                </TD>
-                <TD className="text-right tabular-nums">{money(invoice.amount)}</TD>
-              </TR>
-              <TR>
-                <TD colSpan={3} className="text-right text-muted-foreground">
-                  {t("field.tax")}
-                  {invoice.taxRate ? ` (${invoice.taxRate}%)` : ""}
-                </TD>
-                <TD className="text-right tabular-nums">{money(invoice.taxAmount)}</TD>
-              </TR>
-              <TR>
-                <TD colSpan={3} className="text-right font-medium">
-                  {t("field.total")}
-                </TD>
-                <TD className="text-right font-semibold tabular-nums">{money(invoice.totalAmount)}</TD>
-              </TR>
-            </TBody>
-          </Table>
-        </CardContent>
-      </Card>
+              ))
+            )}
+            <TR>
+              <TD colSpan={3} className="text-right text-muted-foreground">
+                {t("field.subtotal")}
+              </TD>
+              <TD className="text-right tabular-nums">{money(invoice.amount)}</TD>
+            </TR>
+            <TR>
+              <TD colSpan={3} className="text-right text-muted-foreground">
+                {t("field.tax")}
+                {invoice.taxRate ? ` (${invoice.taxRate}%)` : ""}
+              </TD>
+              <TD className="text-right tabular-nums">{money(invoice.taxAmount)}</TD>
+            </TR>
+            <TR>
+              <TD colSpan={3} className="text-right font-medium">
+                {t("field.total")}
+              </TD>
+              <TD className="text-right font-semibold tabular-nums">{money(invoice.totalAmount)}</TD>
+            </TR>
+          </TBody>
+        </Table>
+      </TitledCard>
       <div className="grid gap-4 lg:grid-cols-2">
         <InvoicePayments invoice={invoice} />
         <NotesEditor key={invoice.updatedAt} invoice={invoice} />
       </div>
-      <ActivityLog area="invoices" targetType="invoice" targetId={invoice.id} />
+      <ActivityCard area="invoices" targetType="invoice" targetId={invoice.id} actionLabel={actionLabel} />
     </div>
   );
 }
@@ -276,69 +256,60 @@ function InvoicePayments({ invoice }: { invoice: InvoiceInfo }) {
   });
   const payable = invoice.status === "issued" || invoice.status === "overdue";
   return (
-    <Card>
-      <CardHeader className="flex-row items-center justify-between">
-        <CardTitle>{t("detail.payments")}</CardTitle>
-        {payable ? (
+    <TitledCard
+      title={t("detail.payments")}
+      actions={
+        payable ? (
           <Button size="sm" variant="outline" onClick={() => setCollecting(true)}>
             <CreditCard />
             {t("detail.collect")}
           </Button>
-        ) : null}
-      </CardHeader>
-      <CardContent>
-        {payments.error ? (
-          <QueryError error={payments.error} />
-        ) : (
-          <Table>
-            <THead>
-              <TR>
-                <TH>{t("field.createdAt")}</TH>
-                <TH>{t("detail.gateway")}</TH>
-                <TH className="text-right">{t("field.amount")}</TH>
-                <TH>{t("field.status")}</TH>
-              </TR>
-            </THead>
-            <TBody>
-              {payments.isPending ? (
-                <TR>
-                  <TD colSpan={4} className="text-center text-muted-foreground">
-                    {t("loading", { ns: "common" })}
+        ) : null
+      }
+    >
+      {payments.error ? (
+        <QueryError error={payments.error} />
+      ) : (
+        <Table>
+          <THead>
+            <TR>
+              <TH>{t("field.createdAt")}</TH>
+              <TH>{t("detail.gateway")}</TH>
+              <TH className="text-right">{t("field.amount")}</TH>
+              <TH>{t("field.status")}</TH>
+            </TR>
+          </THead>
+          <TBody>
+            {payments.isPending ? (
+              <TableMessage colSpan={4}>{t("loading", { ns: "common" })}</TableMessage>
+            ) : payments.data.payments.length === 0 ? (
+              <TableMessage colSpan={4}>{t("detail.noPayments")}</TableMessage>
+            ) : (
+              payments.data.payments.map((payment) => (
+                <TR key={payment.id} data-row-key={payment.id}>
+                  <TD className="whitespace-nowrap">
+                    <Link to={`/payments/${payment.id}`} className="text-primary hover:underline">
+                      {formatDateTime(payment.createdAt, i18n.language)}
+                    </Link>
+                  </TD>
+                  <TD>{gatewayName(payment.gatewayInterfaceId)}</TD>
+                  <TD className="text-right tabular-nums">{formatMoney(payment.amount, payment.currency)}</TD>
+                  <TD>
+                    <PaymentStatus payment={payment} />
                   </TD>
                 </TR>
-              ) : payments.data.payments.length === 0 ? (
-                <TR>
-                  <TD colSpan={4} className="text-center text-muted-foreground">
-                    {t("detail.noPayments")}
-                  </TD>
-                </TR>
-              ) : (
-                payments.data.payments.map((payment) => (
-                  <TR key={payment.id} data-row-key={payment.id}>
-                    <TD className="whitespace-nowrap">
-                      <Link to={`/payments/${payment.id}`} className="text-primary hover:underline">
-                        {formatDateTime(payment.createdAt, i18n.language)}
-                      </Link>
-                    </TD>
-                    <TD>{gatewayName(payment.gatewayInterfaceId)}</TD>
-                    <TD className="text-right tabular-nums">{formatMoney(payment.amount, payment.currency)}</TD>
-                    <TD>
-                      <PaymentStatus payment={payment} />
-                    </TD>
-                  </TR>
-                ))
-              )}
-            </TBody>
-          </Table>
-        )}
-      </CardContent>
+              ))
+            )}
+          </TBody>
+        </Table>
+      )}
       <CreatePaymentDialog
         open={collecting}
         onOpenChange={setCollecting}
         fixed={{ target: "invoice", id: invoice.id }}
         invalidate={[["invoices"]]}
       />
-    </Card>
+    </TitledCard>
   );
 }
 
@@ -351,28 +322,17 @@ function NotesEditor({ invoice }: { invoice: InvoiceInfo }) {
     successMessage: t("detail.notesSaved"),
   });
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("field.notes")}</CardTitle>
-      </CardHeader>
-      <CardContent>
-        <form
-          className="grid gap-3"
-          onSubmit={(event) => {
-            event.preventDefault();
-            save.mutate(undefined);
-          }}
-        >
-          <Field label={t("field.notes")} htmlFor="invoice-notes-edit" error={save.errors.notes}>
-            <Textarea id="invoice-notes-edit" maxLength={2000} rows={5} value={notes} onChange={(event) => setNotes(event.target.value)} />
-          </Field>
-          <div className="flex justify-end">
-            <Button type="submit" disabled={save.isPending || notes === invoice.notes}>
-              {t("detail.saveNotes")}
-            </Button>
-          </div>
-        </form>
-      </CardContent>
-    </Card>
+    <TitledCard title={t("field.notes")}>
+      <Form className="gap-3" onSubmit={() => save.mutate(undefined)}>
+        <Field label={t("field.notes")} htmlFor="invoice-notes-edit" error={save.errors.notes}>
+          <Textarea id="invoice-notes-edit" maxLength={2000} rows={5} value={notes} onChange={(event) => setNotes(event.target.value)} />
+        </Field>
+        <div className="flex justify-end">
+          <Button type="submit" disabled={save.isPending || notes === invoice.notes}>
+            {t("detail.saveNotes")}
+          </Button>
+        </div>
+      </Form>
+    </TitledCard>
   );
 }

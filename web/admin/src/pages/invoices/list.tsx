@@ -1,38 +1,35 @@
 import * as React from "react";
 import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { CalendarRange, Play, Plus } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
-import { Label, Select } from "@rustbill/ui/input";
-import { DataTable, type Column } from "@/components/data-table";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { FilterBar, StatusFilter } from "@/components/filters";
 import { PageHeader, StatusBadge } from "@/components/page";
+import { CustomerLink } from "@/components/refs";
 import type { InvoiceInfo } from "@/gen/rustbill/billing/billing_pb";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
-import { useListState } from "@/lib/list";
-import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
-import { CustomerLink, CustomerSelect } from "@/pages/payments/customer";
+import { useListQuery, useListState } from "@/lib/list";
+import { formatMoney } from "@rustbill/ui/utils";
+import { CustomerSelect } from "@/pages/payments/customer";
 import { GenerateInvoicesDialog, RunBillingDialog } from "./billing-run";
 import { INVOICE_STATUSES, InvoiceKind } from "./shared";
 
 const FILTERS = ["status", "customer"] as const;
 
 export function InvoiceList() {
-  const { t, i18n } = useTranslation("invoices");
+  const { t } = useTranslation("invoices");
   const isAdmin = useIsAdmin();
   const list = useListState(FILTERS);
   const [dialog, setDialog] = React.useState<"generate" | "run" | null>(null);
-  const invoices = useQuery({
-    queryKey: ["invoices", "list", list.page, list.pageSize, list.filters],
-    queryFn: () =>
-      api.billing.listInvoices({
-        pagination: list.pageRequest,
-        status: list.filters.status || undefined,
-        customerId: list.filters.customer || undefined,
-      }),
-    placeholderData: keepPreviousData,
-  });
+  const invoices = useListQuery(["invoices"], list, (pagination) =>
+    api.billing.listInvoices({
+      pagination,
+      status: list.filters.status || undefined,
+      customerId: list.filters.customer || undefined,
+    }),
+  );
 
   const columns: Column<InvoiceInfo>[] = [
     {
@@ -60,18 +57,8 @@ export function InvoiceList() {
     },
     { key: "status", header: t("field.status"), cell: (invoice) => <StatusBadge status={invoice.status} /> },
     { key: "due", header: t("field.dueDate"), className: "whitespace-nowrap", cell: (invoice) => invoice.dueDate },
-    {
-      key: "issued",
-      header: t("field.issuedAt"),
-      className: "whitespace-nowrap",
-      cell: (invoice) => formatDateTime(invoice.issuedAt, i18n.language),
-    },
-    {
-      key: "paid",
-      header: t("field.paidAt"),
-      className: "whitespace-nowrap",
-      cell: (invoice) => formatDateTime(invoice.paidAt, i18n.language),
-    },
+    timeColumn("issued", t("field.issuedAt"), (invoice) => invoice.issuedAt),
+    timeColumn("paid", t("field.paidAt"), (invoice) => invoice.paidAt),
   ];
 
   return (
@@ -100,23 +87,15 @@ export function InvoiceList() {
           ) : null
         }
       />
-      <div className="flex flex-wrap items-end gap-3">
-        <div className="grid gap-1.5">
-          <Label htmlFor="invoice-filter-status">{t("field.status")}</Label>
-          <Select
-            id="invoice-filter-status"
-            className="w-40"
-            value={list.filters.status}
-            onChange={(event) => list.setFilter("status", event.target.value)}
-          >
-            <option value="">{t("all", { ns: "common" })}</option>
-            {INVOICE_STATUSES.map((status) => (
-              <option key={status} value={status}>
-                {t(status, { ns: "status" })}
-              </option>
-            ))}
-          </Select>
-        </div>
+      <FilterBar onReset={list.filtered ? list.clearFilters : undefined}>
+        <StatusFilter
+          id="invoice-filter-status"
+          className="w-40"
+          label={t("field.status")}
+          value={list.filters.status}
+          onChange={(value) => list.setFilter("status", value)}
+          statuses={INVOICE_STATUSES}
+        />
         <div className="min-w-80">
           <CustomerSelect
             id="invoice-filter-customer"
@@ -126,12 +105,7 @@ export function InvoiceList() {
             emptyLabel={t("all", { ns: "common" })}
           />
         </div>
-        {list.filters.status || list.filters.customer ? (
-          <Button variant="ghost" onClick={() => list.setFilters({ status: "", customer: "" })}>
-            {t("action.reset", { ns: "common" })}
-          </Button>
-        ) : null}
-      </div>
+      </FilterBar>
       <DataTable
         columns={columns}
         rows={invoices.data?.invoices}
@@ -139,9 +113,7 @@ export function InvoiceList() {
         meta={invoices.data?.meta}
         loading={invoices.isPending}
         error={invoices.error}
-        onPage={list.setPage}
-        onPageSize={list.setPageSize}
-        pageSize={list.pageSize}
+        paging={list}
       />
       <GenerateInvoicesDialog open={dialog === "generate"} onOpenChange={(open) => setDialog(open ? "generate" : null)} />
       <RunBillingDialog open={dialog === "run"} onOpenChange={(open) => setDialog(open ? "run" : null)} />

@@ -3,16 +3,16 @@
 import * as React from "react";
 import { Link, useNavigate } from "react-router";
 import { useTranslation } from "react-i18next";
-import { ArrowLeft, Plus, Trash2 } from "lucide-react";
+import { Plus, Trash2 } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Card, CardContent } from "@rustbill/ui/card";
 import { Input, Textarea } from "@rustbill/ui/input";
-import { Field, useApiMutation } from "@/components/form";
-import { PageHeader } from "@/components/page";
+import { Field, Form, useApiMutation } from "@/components/form";
+import { BackLink, PageHeader, TitledCard } from "@/components/page";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
+import { fromCents, toCents } from "@/lib/money";
 import { CustomerSelect } from "@/pages/payments/customer";
-import { fromCents, toCents } from "@/pages/payments/money";
 import { monthRange } from "./shared";
 
 interface Line {
@@ -73,19 +73,10 @@ export function NewInvoice() {
 
   return (
     <div className="grid gap-4">
-      <Link to="/invoices" className="inline-flex items-center gap-1 text-sm text-muted-foreground hover:text-foreground">
-        <ArrowLeft className="size-4" />
-        {t("detail.back")}
-      </Link>
+      <BackLink to="/invoices">{t("detail.back")}</BackLink>
       <PageHeader title={t("create.title")} description={t("create.description")} />
       {!isAdmin ? <p className="text-sm text-destructive">{t("adminOnly")}</p> : null}
-      <form
-        className="grid gap-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          create.mutate(undefined);
-        }}
-      >
+      <Form onSubmit={() => create.mutate(undefined)}>
         <Card>
           <CardContent className="grid gap-4 pt-4">
             <CustomerSelect
@@ -113,83 +104,83 @@ export function NewInvoice() {
             </Field>
           </CardContent>
         </Card>
-        <Card>
-          <CardHeader className="flex-row items-center justify-between">
-            <CardTitle>{t("detail.items")}</CardTitle>
+        <TitledCard
+          title={t("detail.items")}
+          contentClassName="grid gap-4"
+          actions={
             <Button type="button" variant="outline" size="sm" onClick={() => setLines((current) => [...current, emptyLine()])}>
               <Plus />
               {t("create.addItem")}
             </Button>
-          </CardHeader>
-          <CardContent className="grid gap-4">
-            {errors.items ? (
-              <p className="text-xs text-destructive" role="alert">
-                {errors.items}
-              </p>
-            ) : null}
-            {lines.map((line, index) => {
-              const amount = amounts[index];
-              return (
-                <fieldset
-                  key={line.key}
-                  className="grid gap-3 rounded-md border p-3 sm:grid-cols-[1fr_6rem_9rem_7rem_auto] sm:items-start"
-                >
-                  <legend className="px-1 text-xs text-muted-foreground">{t("create.itemNumber", { number: index + 1 })}</legend>
-                  <Field label={t("field.description")} htmlFor={`item-${line.key}-description`} error={errors[`items[${index}].description`]}>
-                    <Input
-                      id={`item-${line.key}-description`}
-                      required
-                      maxLength={500}
-                      value={line.description}
-                      onChange={(event) => update(line.key, { description: event.target.value })}
-                    />
-                  </Field>
-                  <Field label={t("field.quantity")} htmlFor={`item-${line.key}-quantity`} error={errors[`items[${index}].quantity`]}>
-                    <Input
-                      id={`item-${line.key}-quantity`}
-                      type="number"
-                      min={1}
-                      max={100000}
-                      step={1}
-                      required
-                      value={line.quantity}
-                      onChange={(event) => update(line.key, { quantity: event.target.value })}
-                    />
-                  </Field>
-                  <Field label={t("field.unitPrice")} htmlFor={`item-${line.key}-price`} error={errors[`items[${index}].unit_price`]}>
-                    <Input
-                      id={`item-${line.key}-price`}
-                      inputMode="decimal"
-                      required
-                      placeholder="0.00"
-                      value={line.unitPrice}
-                      onChange={(event) => update(line.key, { unitPrice: event.target.value })}
-                    />
-                  </Field>
-                  <div className="grid gap-1.5">
-                    <span className="text-sm font-medium leading-none">{t("field.amount")}</span>
-                    <span className="flex h-9 items-center text-sm tabular-nums">{amount === null ? "—" : fromCents(amount)}</span>
-                  </div>
-                  <Button
-                    type="button"
-                    variant="ghost"
-                    size="icon"
-                    className="sm:mt-5"
-                    disabled={lines.length === 1}
-                    aria-label={t("create.removeItem", { number: index + 1 })}
-                    onClick={() => setLines((current) => current.filter((other) => other.key !== line.key))}
-                  >
-                    <Trash2 />
-                  </Button>
-                </fieldset>
-              );
-            })}
-            <p className="text-right text-sm">
-              {t("create.subtotal")}: <span className="font-medium tabular-nums">{subtotal === null ? "—" : fromCents(subtotal)}</span>
-              <span className="block text-xs text-muted-foreground">{t("create.taxHint")}</span>
+          }
+        >
+          {errors.items ? (
+            <p className="text-xs text-destructive" role="alert">
+              {errors.items}
             </p>
-          </CardContent>
-        </Card>
+          ) : null}
+          {lines.map((line, index) => {
+            const amount = amounts[index];
+            return (
+              <fieldset
+                key={line.key}
+                className="grid gap-3 rounded-md border p-3 sm:grid-cols-[1fr_6rem_9rem_7rem_auto] sm:items-start"
+              >
+                <legend className="px-1 text-xs text-muted-foreground">{t("create.itemNumber", { number: index + 1 })}</legend>
+                <Field label={t("field.description")} htmlFor={`item-${line.key}-description`} error={errors[`items[${index}].description`]}>
+                  <Input
+                    id={`item-${line.key}-description`}
+                    required
+                    maxLength={500}
+                    value={line.description}
+                    onChange={(event) => update(line.key, { description: event.target.value })}
+                  />
+                </Field>
+                <Field label={t("field.quantity")} htmlFor={`item-${line.key}-quantity`} error={errors[`items[${index}].quantity`]}>
+                  <Input
+                    id={`item-${line.key}-quantity`}
+                    type="number"
+                    min={1}
+                    max={100000}
+                    step={1}
+                    required
+                    value={line.quantity}
+                    onChange={(event) => update(line.key, { quantity: event.target.value })}
+                  />
+                </Field>
+                <Field label={t("field.unitPrice")} htmlFor={`item-${line.key}-price`} error={errors[`items[${index}].unit_price`]}>
+                  <Input
+                    id={`item-${line.key}-price`}
+                    inputMode="decimal"
+                    required
+                    placeholder="0.00"
+                    value={line.unitPrice}
+                    onChange={(event) => update(line.key, { unitPrice: event.target.value })}
+                  />
+                </Field>
+                <div className="grid gap-1.5">
+                  <span className="text-sm font-medium leading-none">{t("field.amount")}</span>
+                  <span className="flex h-9 items-center text-sm tabular-nums">{amount === null ? "—" : fromCents(amount)}</span>
+                </div>
+                <Button
+                  type="button"
+                  variant="ghost"
+                  size="icon"
+                  className="sm:mt-5"
+                  disabled={lines.length === 1}
+                  aria-label={t("create.removeItem", { number: index + 1 })}
+                  onClick={() => setLines((current) => current.filter((other) => other.key !== line.key))}
+                >
+                  <Trash2 />
+                </Button>
+              </fieldset>
+            );
+          })}
+          <p className="text-right text-sm">
+            {t("create.subtotal")}: <span className="font-medium tabular-nums">{subtotal === null ? "—" : fromCents(subtotal)}</span>
+            <span className="block text-xs text-muted-foreground">{t("create.taxHint")}</span>
+          </p>
+        </TitledCard>
         <div className="flex justify-end gap-2">
           <Button asChild variant="outline">
             <Link to="/invoices">{t("action.cancel", { ns: "common" })}</Link>
@@ -198,7 +189,7 @@ export function NewInvoice() {
             {t("create.submit")}
           </Button>
         </div>
-      </form>
+      </Form>
     </div>
   );
 }

@@ -1,18 +1,17 @@
 // The operation log: every service's admin mutations merged, newest first,
 // filtered and paged on the server; a row expands to its detail JSON.
 import * as React from "react";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Link, Route, Routes } from "react-router";
+import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
 import { AlertTriangle, ChevronDown, ChevronLeft, ChevronRight, Filter } from "lucide-react";
 import type { OperationLog } from "@/gen/rustbill/system/system_pb";
-import { PageHeader, QueryError } from "@/components/page";
+import { PageHeader, QueryError, SinglePageArea, TableMessage } from "@/components/page";
 import { Button } from "@rustbill/ui/button";
 import { Badge } from "@rustbill/ui/card";
 import { Input, Label, Select } from "@rustbill/ui/input";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { api } from "@/lib/api";
-import { PAGE_SIZES, useListState, type ListState } from "@/lib/list";
+import { PAGE_SIZES, useListQuery, useListState, type ListState } from "@/lib/list";
 import { cn, formatDateTime } from "@rustbill/ui/utils";
 
 const FILTERS = ["service", "action", "actor", "target_type", "target_id", "since", "until"] as const;
@@ -34,11 +33,7 @@ const TARGET_PATHS: Record<string, string> = {
 };
 
 export default function LogsArea() {
-  return (
-    <Routes>
-      <Route index element={<OperationLogPage />} />
-    </Routes>
-  );
+  return <SinglePageArea page={<OperationLogPage />} />;
 }
 
 /** An RFC 3339 time as a datetime-local value in the browser's zone. */
@@ -68,21 +63,18 @@ function OperationLogPage() {
   const { t } = useTranslation("logs");
   const list = useListState(FILTERS, 50);
   const { filters } = list;
-  const logs = useQuery({
-    queryKey: ["logs", "list", list.page, list.pageSize, filters],
-    placeholderData: keepPreviousData,
-    queryFn: () =>
-      api.system.listOperationLogs({
-        page: list.pageRequest,
-        service: filters.service,
-        action: filters.action,
-        actor: filters.actor,
-        targetType: filters.target_type,
-        targetId: filters.target_id,
-        since: filters.since,
-        until: filters.until,
-      }),
-  });
+  const logs = useListQuery(["logs"], list, (page) =>
+    api.system.listOperationLogs({
+      page,
+      service: filters.service,
+      action: filters.action,
+      actor: filters.actor,
+      targetType: filters.target_type,
+      targetId: filters.target_id,
+      since: filters.since,
+      until: filters.until,
+    }),
+  );
   const meta = logs.data?.page;
   return (
     <div className="grid gap-4">
@@ -219,17 +211,9 @@ function LogTable({
       </THead>
       <TBody>
         {loading && !rows ? (
-          <TR>
-            <TD colSpan={columns} className="py-8 text-center text-muted-foreground">
-              {t("loading", { ns: "common" })}
-            </TD>
-          </TR>
+          <TableMessage colSpan={columns} className="py-8">{t("loading", { ns: "common" })}</TableMessage>
         ) : (rows ?? []).length === 0 ? (
-          <TR>
-            <TD colSpan={columns} className="py-8 text-center text-muted-foreground">
-              {t("table.empty", { ns: "common" })}
-            </TD>
-          </TR>
+          <TableMessage colSpan={columns} className="py-8">{t("table.empty", { ns: "common" })}</TableMessage>
         ) : (
           rows?.map((log) => {
             const expanded = open.has(log.id);

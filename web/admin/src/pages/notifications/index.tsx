@@ -2,13 +2,13 @@
 // and a hand-sent test message with a result per channel.
 import * as React from "react";
 import { useQuery } from "@tanstack/react-query";
-import { Link, Route, Routes } from "react-router";
+import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
 import { Plug, Send } from "lucide-react";
 import type { NotificationResult } from "@/gen/rustbill/notification/notification_pb";
 import { Field, useApiMutation } from "@/components/form";
-import { PageHeader, QueryError, StatusBadge } from "@/components/page";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { PageHeader, QueryError, SinglePageArea, StatusBadge, TableMessage, TitledCard } from "@/components/page";
+import { Badge } from "@rustbill/ui/card";
 import { Button } from "@rustbill/ui/button";
 import { Input, Select, Textarea } from "@rustbill/ui/input";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
@@ -33,11 +33,7 @@ const SYSTEM_EVENTS = [
 ] as const;
 
 export default function NotificationsArea() {
-  return (
-    <Routes>
-      <Route index element={<NotificationsPage />} />
-    </Routes>
-  );
+  return <SinglePageArea page={<NotificationsPage />} />;
 }
 
 function useChannels() {
@@ -83,93 +79,81 @@ function Channels({ notifiers, interfaces }: ReturnType<typeof useChannels>) {
   const byId = new Map((interfaces.data ?? []).map((item) => [item.id, item]));
   const disabled = (interfaces.data ?? []).filter((item) => !item.enabled);
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("channels.title")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{t("channels.hint")}</p>
-      </CardHeader>
-      <CardContent className="grid gap-3">
-        {notifiers.error ? (
-          <QueryError error={notifiers.error} />
-        ) : (
-          <Table>
-            <THead>
-              <TR>
-                <TH>{t("channels.name")}</TH>
-                <TH>{t("channels.health")}</TH>
-                <TH>{t("channels.events")}</TH>
-                <TH>{t("channels.lastCheck")}</TH>
-                <TH>{t("channels.error")}</TH>
-              </TR>
-            </THead>
-            <TBody>
-              {notifiers.isPending ? (
-                <TR>
-                  <TD colSpan={5} className="py-6 text-center text-muted-foreground">
-                    {t("loading", { ns: "common" })}
-                  </TD>
-                </TR>
-              ) : (notifiers.data ?? []).length === 0 ? (
-                <TR>
-                  <TD colSpan={5} className="py-6 text-center text-muted-foreground">
-                    {t("channels.none")}{" "}
-                    <Link to="/plugins" className="text-primary hover:underline">
-                      {t("configure")}
-                    </Link>
-                  </TD>
-                </TR>
-              ) : (
-                notifiers.data?.map((channel) => {
-                  const item = byId.get(channel.channelId);
-                  return (
-                    <TR key={channel.channelId} data-row-key={channel.channelId}>
-                      <TD>
-                        <Link to={`/plugins/interfaces/${channel.channelId}`} className="font-medium text-primary hover:underline">
-                          {channel.channelName}
-                        </Link>
-                        {item ? <div className="text-xs text-muted-foreground">{item.pluginId}</div> : null}
-                      </TD>
-                      <TD>
-                        <StatusBadge status={channel.isHealthy ? "healthy" : "unhealthy"} />
-                      </TD>
-                      <TD>
-                        <div className="flex flex-wrap gap-1">
-                          {channel.supportedEvents.length === 0 ? (
-                            <Badge tone="blue">{t("channels.allEvents")}</Badge>
-                          ) : (
-                            channel.supportedEvents.map((event) => (
-                              <Badge key={event} title={event}>
-                                {t(`event.${event}`, { defaultValue: event })}
-                              </Badge>
-                            ))
-                          )}
-                        </div>
-                      </TD>
-                      <TD className="whitespace-nowrap">{formatDateTime(item?.lastCheckAt, i18n.language) || "—"}</TD>
-                      <TD className="max-w-80 break-words text-xs text-destructive">{item?.scriptError || item?.healthError || ""}</TD>
-                    </TR>
-                  );
-                })
-              )}
-            </TBody>
-          </Table>
-        )}
-        {interfaces.error ? <QueryError error={interfaces.error} /> : null}
-        {disabled.length > 0 ? (
-          <p className="text-sm text-muted-foreground">
-            {t("channels.disabled")}{" "}
-            {disabled.map((item, index) => (
-              <React.Fragment key={item.id}>
-                {index > 0 ? ", " : null}
-                <Link to={`/plugins/interfaces/${item.id}`} className="text-primary hover:underline">
-                  {item.displayName}
+    <TitledCard title={t("channels.title")} description={t("channels.hint")} contentClassName="grid gap-3">
+      {notifiers.error ? (
+        <QueryError error={notifiers.error} />
+      ) : (
+        <Table>
+          <THead>
+            <TR>
+              <TH>{t("channels.name")}</TH>
+              <TH>{t("channels.health")}</TH>
+              <TH>{t("channels.events")}</TH>
+              <TH>{t("channels.lastCheck")}</TH>
+              <TH>{t("channels.error")}</TH>
+            </TR>
+          </THead>
+          <TBody>
+            {notifiers.isPending ? (
+              <TableMessage colSpan={5} className="py-6">{t("loading", { ns: "common" })}</TableMessage>
+            ) : (notifiers.data ?? []).length === 0 ? (
+              <TableMessage colSpan={5} className="py-6">
+                {t("channels.none")}{" "}
+                <Link to="/plugins" className="text-primary hover:underline">
+                  {t("configure")}
                 </Link>
-              </React.Fragment>
-            ))}
-          </p>
-        ) : null}
-      </CardContent>
-    </Card>
+              </TableMessage>
+            ) : (
+              notifiers.data?.map((channel) => {
+                const item = byId.get(channel.channelId);
+                return (
+                  <TR key={channel.channelId} data-row-key={channel.channelId}>
+                    <TD>
+                      <Link to={`/plugins/interfaces/${channel.channelId}`} className="font-medium text-primary hover:underline">
+                        {channel.channelName}
+                      </Link>
+                      {item ? <div className="text-xs text-muted-foreground">{item.pluginId}</div> : null}
+                    </TD>
+                    <TD>
+                      <StatusBadge status={channel.isHealthy ? "healthy" : "unhealthy"} />
+                    </TD>
+                    <TD>
+                      <div className="flex flex-wrap gap-1">
+                        {channel.supportedEvents.length === 0 ? (
+                          <Badge tone="blue">{t("channels.allEvents")}</Badge>
+                        ) : (
+                          channel.supportedEvents.map((event) => (
+                            <Badge key={event} title={event}>
+                              {t(`event.${event}`, { defaultValue: event })}
+                            </Badge>
+                          ))
+                        )}
+                      </div>
+                    </TD>
+                    <TD className="whitespace-nowrap">{formatDateTime(item?.lastCheckAt, i18n.language) || "—"}</TD>
+                    <TD className="max-w-80 break-words text-xs text-destructive">{item?.scriptError || item?.healthError || ""}</TD>
+                  </TR>
+                );
+              })
+            )}
+          </TBody>
+        </Table>
+      )}
+      {interfaces.error ? <QueryError error={interfaces.error} /> : null}
+      {disabled.length > 0 ? (
+        <p className="text-sm text-muted-foreground">
+          {t("channels.disabled")}{" "}
+          {disabled.map((item, index) => (
+            <React.Fragment key={item.id}>
+              {index > 0 ? ", " : null}
+              <Link to={`/plugins/interfaces/${item.id}`} className="text-primary hover:underline">
+                {item.displayName}
+              </Link>
+            </React.Fragment>
+          ))}
+        </p>
+      ) : null}
+    </TitledCard>
   );
 }
 
@@ -219,167 +203,155 @@ function SendTest({ channels }: { channels: { channelId: string; channelName: st
   const knownEvents = [...new Set(["test", ...SYSTEM_EVENTS, ...channels.flatMap((channel) => channel.supportedEvents)])];
 
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("send.title")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{isAdmin ? t("send.hint") : t("send.adminOnly")}</p>
-      </CardHeader>
-      <CardContent>
-        <form
-          className="grid gap-4"
-          onSubmit={(event) => {
-            event.preventDefault();
-            setResults(null);
-            send.mutate(undefined);
-          }}
-        >
-          <fieldset disabled={!isAdmin} className="grid gap-4 sm:grid-cols-2">
-            <Field
-              label={t("send.channel")}
-              htmlFor="notify-channel"
-              error={send.errors.channel_ids}
-              hint={refused ? t("send.refused", { event: eventType.trim() }) : undefined}
-            >
-              <Select id="notify-channel" value={channelId} onChange={(event) => setChannelId(event.target.value)}>
-                <option value="">{t("send.allChannels")}</option>
-                {channels.map((channel) => (
-                  <option key={channel.channelId} value={channel.channelId}>
-                    {channel.channelName}
-                  </option>
-                ))}
-              </Select>
-            </Field>
-            <Field label={t("send.eventType")} htmlFor="notify-event" error={send.errors.event_type}>
+    <TitledCard title={t("send.title")} description={isAdmin ? t("send.hint") : t("send.adminOnly")}>
+      <form
+        className="grid gap-4"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setResults(null);
+          send.mutate(undefined);
+        }}
+      >
+        <fieldset disabled={!isAdmin} className="grid gap-4 sm:grid-cols-2">
+          <Field
+            label={t("send.channel")}
+            htmlFor="notify-channel"
+            error={send.errors.channel_ids}
+            hint={refused ? t("send.refused", { event: eventType.trim() }) : undefined}
+          >
+            <Select id="notify-channel" value={channelId} onChange={(event) => setChannelId(event.target.value)}>
+              <option value="">{t("send.allChannels")}</option>
+              {channels.map((channel) => (
+                <option key={channel.channelId} value={channel.channelId}>
+                  {channel.channelName}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field label={t("send.eventType")} htmlFor="notify-event" error={send.errors.event_type}>
+            <Input
+              id="notify-event"
+              list="notify-event-types"
+              value={eventType}
+              required
+              maxLength={100}
+              aria-invalid={!!send.errors.event_type || undefined}
+              onChange={(event) => setEventType(event.target.value)}
+            />
+            <datalist id="notify-event-types">
+              {knownEvents.map((event) => (
+                <option key={event} value={event}>
+                  {t(`event.${event}`, { defaultValue: event })}
+                </option>
+              ))}
+            </datalist>
+          </Field>
+          <div className="sm:col-span-2">
+            <Field label={t("send.recipient")} htmlFor="notify-recipient" error={send.errors.recipient} hint={t("send.recipientHint")}>
               <Input
-                id="notify-event"
-                list="notify-event-types"
-                value={eventType}
-                required
-                maxLength={100}
-                aria-invalid={!!send.errors.event_type || undefined}
-                onChange={(event) => setEventType(event.target.value)}
+                id="notify-recipient"
+                value={recipient}
+                aria-invalid={!!send.errors.recipient || undefined}
+                onChange={(event) => setRecipient(event.target.value)}
               />
-              <datalist id="notify-event-types">
-                {knownEvents.map((event) => (
-                  <option key={event} value={event}>
-                    {t(`event.${event}`, { defaultValue: event })}
-                  </option>
-                ))}
-              </datalist>
             </Field>
-            <div className="sm:col-span-2">
-              <Field label={t("send.recipient")} htmlFor="notify-recipient" error={send.errors.recipient} hint={t("send.recipientHint")}>
-                <Input
-                  id="notify-recipient"
-                  value={recipient}
-                  aria-invalid={!!send.errors.recipient || undefined}
-                  onChange={(event) => setRecipient(event.target.value)}
-                />
-              </Field>
-            </div>
-            <div className="sm:col-span-2">
-              <Field label={t("send.subject")} htmlFor="notify-title" error={send.errors.title}>
-                <Input
-                  id="notify-title"
-                  value={title}
-                  required
-                  maxLength={500}
-                  aria-invalid={!!send.errors.title || undefined}
-                  onChange={(event) => setTitle(event.target.value)}
-                />
-              </Field>
-            </div>
-            <div className="sm:col-span-2">
-              <Field label={t("send.body")} htmlFor="notify-body" error={send.errors.body}>
-                <Textarea
-                  id="notify-body"
-                  rows={4}
-                  value={body}
-                  aria-invalid={!!send.errors.body || undefined}
-                  onChange={(event) => setBody(event.target.value)}
-                />
-              </Field>
-            </div>
-            <div className="sm:col-span-2">
-              <Field
-                label={t("send.metadata")}
-                htmlFor="notify-metadata"
-                error={parsed.bad.length > 0 ? t("send.metadataBad", { lines: parsed.bad.join(", ") }) : send.errors.metadata}
-                hint={t("send.metadataHint")}
-              >
-                <Textarea
-                  id="notify-metadata"
-                  rows={3}
-                  className="font-mono"
-                  value={metadataText}
-                  placeholder="order_id=0192…"
-                  aria-invalid={parsed.bad.length > 0 || undefined}
-                  onChange={(event) => setMetadataText(event.target.value)}
-                />
-              </Field>
-            </div>
-          </fieldset>
-          <div className="flex justify-end">
-            <Button type="submit" disabled={!isAdmin || send.isPending || parsed.bad.length > 0}>
-              <Send />
-              {t("send.submit")}
-            </Button>
           </div>
-        </form>
-        {results ? (
-          <section aria-label={t("send.results")} className="mt-4 grid gap-2">
-            <h4 className="text-sm font-medium">{t("send.results")}</h4>
-            {results.length === 0 ? (
-              <p className="text-sm text-muted-foreground">{t("send.noChannels")}</p>
-            ) : (
-              <Table>
-                <THead>
-                  <TR>
-                    <TH>{t("send.channel")}</TH>
-                    <TH>{t("send.outcome")}</TH>
-                    <TH>{t("channels.error")}</TH>
+          <div className="sm:col-span-2">
+            <Field label={t("send.subject")} htmlFor="notify-title" error={send.errors.title}>
+              <Input
+                id="notify-title"
+                value={title}
+                required
+                maxLength={500}
+                aria-invalid={!!send.errors.title || undefined}
+                onChange={(event) => setTitle(event.target.value)}
+              />
+            </Field>
+          </div>
+          <div className="sm:col-span-2">
+            <Field label={t("send.body")} htmlFor="notify-body" error={send.errors.body}>
+              <Textarea
+                id="notify-body"
+                rows={4}
+                value={body}
+                aria-invalid={!!send.errors.body || undefined}
+                onChange={(event) => setBody(event.target.value)}
+              />
+            </Field>
+          </div>
+          <div className="sm:col-span-2">
+            <Field
+              label={t("send.metadata")}
+              htmlFor="notify-metadata"
+              error={parsed.bad.length > 0 ? t("send.metadataBad", { lines: parsed.bad.join(", ") }) : send.errors.metadata}
+              hint={t("send.metadataHint")}
+            >
+              <Textarea
+                id="notify-metadata"
+                rows={3}
+                className="font-mono"
+                value={metadataText}
+                placeholder="order_id=0192…"
+                aria-invalid={parsed.bad.length > 0 || undefined}
+                onChange={(event) => setMetadataText(event.target.value)}
+              />
+            </Field>
+          </div>
+        </fieldset>
+        <div className="flex justify-end">
+          <Button type="submit" disabled={!isAdmin || send.isPending || parsed.bad.length > 0}>
+            <Send />
+            {t("send.submit")}
+          </Button>
+        </div>
+      </form>
+      {results ? (
+        <section aria-label={t("send.results")} className="mt-4 grid gap-2">
+          <h4 className="text-sm font-medium">{t("send.results")}</h4>
+          {results.length === 0 ? (
+            <p className="text-sm text-muted-foreground">{t("send.noChannels")}</p>
+          ) : (
+            <Table>
+              <THead>
+                <TR>
+                  <TH>{t("send.channel")}</TH>
+                  <TH>{t("send.outcome")}</TH>
+                  <TH>{t("channels.error")}</TH>
+                </TR>
+              </THead>
+              <TBody>
+                {results.map((result) => (
+                  <TR key={result.channelId} data-row-key={result.channelId}>
+                    <TD>{names.get(result.channelId) ?? result.channelId}</TD>
+                    <TD>
+                      <StatusBadge status={result.success ? "success" : "failed"} />
+                    </TD>
+                    <TD className="break-words text-xs text-destructive">{result.errorMessage}</TD>
                   </TR>
-                </THead>
-                <TBody>
-                  {results.map((result) => (
-                    <TR key={result.channelId} data-row-key={result.channelId}>
-                      <TD>{names.get(result.channelId) ?? result.channelId}</TD>
-                      <TD>
-                        <StatusBadge status={result.success ? "success" : "failed"} />
-                      </TD>
-                      <TD className="break-words text-xs text-destructive">{result.errorMessage}</TD>
-                    </TR>
-                  ))}
-                </TBody>
-              </Table>
-            )}
-          </section>
-        ) : null}
-      </CardContent>
-    </Card>
+                ))}
+              </TBody>
+            </Table>
+          )}
+        </section>
+      ) : null}
+    </TitledCard>
   );
 }
 
 function SystemEvents() {
   const { t } = useTranslation("notifications");
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("system.title")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{t("system.hint")}</p>
-      </CardHeader>
-      <CardContent>
-        <dl className="grid gap-2 text-sm">
-          {SYSTEM_EVENTS.map((event) => (
-            <div key={event}>
-              <dt className="font-medium">
-                {t(`event.${event}`)} <code className="text-xs text-muted-foreground">{event}</code>
-              </dt>
-              <dd className="text-muted-foreground">{t(`system.${event}`)}</dd>
-            </div>
-          ))}
-        </dl>
-      </CardContent>
-    </Card>
+    <TitledCard title={t("system.title")} description={t("system.hint")}>
+      <dl className="grid gap-2 text-sm">
+        {SYSTEM_EVENTS.map((event) => (
+          <div key={event}>
+            <dt className="font-medium">
+              {t(`event.${event}`)} <code className="text-xs text-muted-foreground">{event}</code>
+            </dt>
+            <dd className="text-muted-foreground">{t(`system.${event}`)}</dd>
+          </div>
+        ))}
+      </dl>
+    </TitledCard>
   );
 }

@@ -3,13 +3,13 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams } from "react-router";
 import { toast } from "sonner";
-import { ArrowLeft } from "lucide-react";
+import { ActivityCard } from "@/components/activity";
 import { ConfirmButton } from "@/components/confirm";
-import { DataTable, type Column } from "@/components/data-table";
-import { Field, useApiMutation } from "@/components/form";
-import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { Field, Form, useApiMutation } from "@/components/form";
+import { BackLink, Details, LoadedRecord, PageHeader, QueryError, StatusBadge, TitledCard } from "@/components/page";
+import { CustomerLink, IdLink, Mono, ShortId, shortId } from "@/components/refs";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { Input, Select, Textarea } from "@rustbill/ui/input";
 import type { InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import type { OrderInfo } from "@/gen/rustbill/order/order_pb";
@@ -17,7 +17,7 @@ import type { PaymentRecord } from "@/gen/rustbill/payment/payment_pb";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
-import { ActivityCard, CustomerLink, Mono, ProviderName, shortId, SpecDetails, specMap, useProviders } from "./shared";
+import { ProviderName, SpecCard, specMap } from "./shared";
 import { DELETABLE_STATUSES, settableStatuses, statusesReachedElsewhere } from "./status";
 
 /** What an order change may alter elsewhere: lists, the customer's pages, payments (refunds), the instance. */
@@ -28,17 +28,13 @@ const IN_PROGRESS = ["pending", "paid", "provisioning"];
 
 export function OrderDetail() {
   const { id = "" } = useParams();
-  const { t } = useTranslation();
   const order = useQuery({
     queryKey: ["orders", "get", id],
     queryFn: async () => (await api.orders.getOrder({ id })).order ?? null,
     // Provisioning runs in the background after a payment: follow it.
     refetchInterval: (query) => (IN_PROGRESS.includes(query.state.data?.status ?? "") ? 5_000 : false),
   });
-  if (order.error) return <QueryError error={order.error} />;
-  if (order.isPending) return <p className="text-sm text-muted-foreground">{t("loading")}</p>;
-  if (!order.data) return <p className="text-sm text-muted-foreground">{t("notFound")}</p>;
-  return <OrderView order={order.data} />;
+  return <LoadedRecord query={order}>{(record) => <OrderView order={record} />}</LoadedRecord>;
 }
 
 function usePaymentMethods() {
@@ -55,13 +51,11 @@ function PaymentMethod({ id }: { id: string }) {
   if (!id) return null;
   if (id === "balance") return <>{t("gateway.balance")}</>;
   const gateway = gateways.data?.find((item) => item.gatewayId === id);
-  return gateway ? <>{gateway.gatewayName}</> : <Mono>{shortId(id)}</Mono>;
+  return gateway ? <>{gateway.gatewayName}</> : <ShortId id={id} />;
 }
 
 function OrderView({ order }: { order: OrderInfo }) {
   const { t, i18n } = useTranslation("orders");
-  const providers = useProviders();
-  const template = providers.data?.find((provider) => provider.interfaceId === order.providerInterfaceId)?.specTemplate;
   const payments = useQuery({
     queryKey: ["payments", "order", order.id],
     queryFn: () => api.payments.listPayments({ orderId: order.id, pagination: { page: 1, pageSize: 100 } }),
@@ -74,60 +68,41 @@ function OrderView({ order }: { order: OrderInfo }) {
   return (
     <div className="grid gap-4">
       <PageHeader
-        title={
-          <span className="flex flex-wrap items-center gap-3">
-            {t("detail.title", { id: shortId(order.id) })}
-            <StatusBadge status={order.status} />
-          </span>
-        }
+        title={t("detail.title", { id: shortId(order.id) })}
+        badge={<StatusBadge status={order.status} />}
         description={order.productName}
         actions={
           <>
-            <Button asChild variant="outline">
-              <Link to="/orders">
-                <ArrowLeft />
-                {t("detail.backToList")}
-              </Link>
-            </Button>
+            <BackLink to="/orders" variant="outline">
+              {t("detail.backToList")}
+            </BackLink>
             {deletable ? <DeleteOrder order={order} /> : null}
           </>
         }
       />
       <div className="grid gap-4 lg:grid-cols-3">
         <div className="grid content-start gap-4 lg:col-span-2">
-          <Card>
-            <CardHeader>
-              <CardTitle>{t("detail.summary")}</CardTitle>
-            </CardHeader>
-            <CardContent>
-              <Details
-                items={[
-                  [t("detail.id"), <Mono>{order.id}</Mono>],
-                  [t("detail.status"), <StatusBadge status={order.status} />],
-                  [t("detail.customer"), <CustomerLink id={order.customerId} />],
-                  [t("detail.product"), order.productName],
-                  [t("detail.cycle"), t(`cycles.${order.billingCycle}`, { defaultValue: order.billingCycle })],
-                  [t("detail.amount"), formatMoney(order.amount, order.currency)],
-                  [t("detail.gateway"), <PaymentMethod id={order.gatewayInterfaceId} />],
-                  [t("detail.gatewayPaymentId"), order.gatewayPaymentId ? <Mono>{order.gatewayPaymentId}</Mono> : ""],
-                  [t("detail.provider"), <ProviderName id={order.providerInterfaceId} />],
-                  [t("detail.providerInstanceId"), order.providerInstanceId ? <Mono>{order.providerInstanceId}</Mono> : ""],
-                  [t("detail.created"), formatDateTime(order.createdAt, i18n.language)],
-                  [t("detail.updated"), formatDateTime(order.updatedAt, i18n.language)],
-                ]}
-              />
-            </CardContent>
-          </Card>
-          <Card>
-            <CardHeader>
-              <CardTitle>{t("detail.spec")}</CardTitle>
-            </CardHeader>
-            <CardContent>
-              <SpecDetails spec={specMap(order.serverSpec)} template={template} />
-            </CardContent>
-          </Card>
+          <TitledCard title={t("detail.summary")}>
+            <Details
+            items={[
+              [t("detail.id"), <Mono>{order.id}</Mono>],
+              [t("detail.status"), <StatusBadge status={order.status} />],
+              [t("detail.customer"), <CustomerLink id={order.customerId} />],
+              [t("detail.product"), order.productName],
+              [t("detail.cycle"), t(`cycles.${order.billingCycle}`, { defaultValue: order.billingCycle })],
+              [t("detail.amount"), formatMoney(order.amount, order.currency)],
+              [t("detail.gateway"), <PaymentMethod id={order.gatewayInterfaceId} />],
+              [t("detail.gatewayPaymentId"), order.gatewayPaymentId ? <Mono>{order.gatewayPaymentId}</Mono> : ""],
+              [t("detail.provider"), <ProviderName id={order.providerInterfaceId} />],
+              [t("detail.providerInstanceId"), order.providerInstanceId ? <Mono>{order.providerInstanceId}</Mono> : ""],
+              [t("detail.created"), formatDateTime(order.createdAt, i18n.language)],
+              [t("detail.updated"), formatDateTime(order.updatedAt, i18n.language)],
+              ]}
+            />
+          </TitledCard>
+          <SpecCard title={t("detail.spec")} spec={specMap(order.serverSpec)} providerId={order.providerInterfaceId} />
           <OrderPayments rows={payments.data?.payments} loading={payments.isPending} error={payments.error} />
-          <ActivityCard targetType="order" targetId={order.id} />
+          <ActivityCard area="orders" targetType="order" targetId={order.id} />
         </div>
         <div className="grid content-start gap-4">
           <StatusCard key={order.status} order={order} />
@@ -151,60 +126,55 @@ function StatusCard({ order }: { order: OrderInfo }) {
   });
   const targetLabel = target ? t(`statuses.${target}`) : "";
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("statusChange.title")}</CardTitle>
-      </CardHeader>
-      <CardContent className="grid gap-3">
-        {settable.length === 0 && elsewhere.length === 0 ? (
-          <p className="text-sm text-muted-foreground">
-            {t("statusChange.final", { status: t(`statuses.${order.status}`, { defaultValue: order.status }) })}
-          </p>
-        ) : null}
-        {settable.length > 0 ? (
-          <>
-            <Field
-              label={t("statusChange.next")}
-              htmlFor="order-next-status"
-              error={change.errors.status}
-              hint={isAdmin ? undefined : t("statusChange.adminOnly")}
+    <TitledCard title={t("statusChange.title")} contentClassName="grid gap-3">
+      {settable.length === 0 && elsewhere.length === 0 ? (
+        <p className="text-sm text-muted-foreground">
+          {t("statusChange.final", { status: t(`statuses.${order.status}`, { defaultValue: order.status }) })}
+        </p>
+      ) : null}
+      {settable.length > 0 ? (
+        <>
+          <Field
+            label={t("statusChange.next")}
+            htmlFor="order-next-status"
+            error={change.errors.status}
+            hint={isAdmin ? undefined : t("statusChange.adminOnly")}
+          >
+            <Select
+              id="order-next-status"
+              value={target}
+              disabled={!isAdmin}
+              onChange={(event) => setTarget(event.target.value)}
             >
-              <Select
-                id="order-next-status"
-                value={target}
-                disabled={!isAdmin}
-                onChange={(event) => setTarget(event.target.value)}
-              >
-                <option value="">{t("statusChange.choose")}</option>
-                {settable.map((status) => (
-                  <option key={status} value={status}>
-                    {t(`statuses.${status}`)}
-                  </option>
-                ))}
-              </Select>
-            </Field>
-            <ConfirmButton
-              className="justify-self-start"
-              disabled={!isAdmin || !target || change.isPending}
-              destructive={target === "cancelled"}
-              title={t("statusChange.confirmTitle", { status: targetLabel })}
-              description={target ? t(`statusChange.effects.${target}`) : undefined}
-              // useApiMutation has already reported a failure (toast and field error).
-              onConfirm={() => change.mutateAsync(target).catch(() => undefined)}
-            >
-              {t("statusChange.submit")}
-            </ConfirmButton>
-          </>
-        ) : null}
-        {elsewhere.length > 0 ? (
-          <ul className="grid gap-1 text-xs text-muted-foreground">
-            {elsewhere.map((status) => (
-              <li key={status}>{t(`statusChange.elsewhere.${status}`)}</li>
-            ))}
-          </ul>
-        ) : null}
-      </CardContent>
-    </Card>
+              <option value="">{t("statusChange.choose")}</option>
+              {settable.map((status) => (
+                <option key={status} value={status}>
+                  {t(`statuses.${status}`)}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <ConfirmButton
+            className="justify-self-start"
+            disabled={!isAdmin || !target || change.isPending}
+            destructive={target === "cancelled"}
+            title={t("statusChange.confirmTitle", { status: targetLabel })}
+            description={target ? t(`statusChange.effects.${target}`) : undefined}
+            // useApiMutation has already reported a failure (toast and field error).
+            onConfirm={() => change.mutateAsync(target).catch(() => undefined)}
+          >
+            {t("statusChange.submit")}
+          </ConfirmButton>
+        </>
+      ) : null}
+      {elsewhere.length > 0 ? (
+        <ul className="grid gap-1 text-xs text-muted-foreground">
+          {elsewhere.map((status) => (
+            <li key={status}>{t(`statusChange.elsewhere.${status}`)}</li>
+          ))}
+        </ul>
+      ) : null}
+    </TitledCard>
   );
 }
 
@@ -246,28 +216,23 @@ function OrderInstance({ order }: { order: OrderInfo }) {
     queryFn: () => findOrderInstance(order),
   });
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("instance.title")}</CardTitle>
-      </CardHeader>
-      <CardContent className="grid gap-3">
-        {instance.error ? <QueryError error={instance.error} /> : null}
-        {instance.data === null ? <p className="text-sm text-muted-foreground">{t("instance.none")}</p> : null}
-        {instance.data ? (
-          <>
-            <Details
-              items={[
-                [t("instance.status"), <StatusBadge status={instance.data.status} />],
-                [t("instance.ip"), instance.data.ipAddress ? <Mono>{instance.data.ipAddress}</Mono> : ""],
-              ]}
-            />
-            <Button asChild variant="outline" size="sm" className="justify-self-start">
-              <Link to={`/instances/${instance.data.id}`}>{t("instance.open")}</Link>
-            </Button>
-          </>
-        ) : null}
-      </CardContent>
-    </Card>
+    <TitledCard title={t("instance.title")} contentClassName="grid gap-3">
+      {instance.error ? <QueryError error={instance.error} /> : null}
+      {instance.data === null ? <p className="text-sm text-muted-foreground">{t("instance.none")}</p> : null}
+      {instance.data ? (
+        <>
+          <Details
+            items={[
+              [t("instance.status"), <StatusBadge status={instance.data.status} />],
+              [t("instance.ip"), instance.data.ipAddress ? <Mono>{instance.data.ipAddress}</Mono> : ""],
+            ]}
+          />
+          <Button asChild variant="outline" size="sm" className="justify-self-start">
+            <Link to={`/instances/${instance.data.id}`}>{t("instance.open")}</Link>
+          </Button>
+        </>
+      ) : null}
+    </TitledCard>
   );
 }
 
@@ -287,18 +252,8 @@ function EditCard({ order }: { order: OrderInfo }) {
     { invalidate: AFTER_ORDER_CHANGE, successMessage: t("edit.saved") },
   );
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("edit.title")}</CardTitle>
-      </CardHeader>
-      <CardContent>
-        <form
-          className="grid gap-3"
-          onSubmit={(event) => {
-            event.preventDefault();
-            save.mutate();
-          }}
-        >
+    <TitledCard title={t("edit.title")}>
+      <Form className="gap-3" onSubmit={() => save.mutate()}>
           <Field label={t("edit.notes")} htmlFor="order-notes" error={save.errors.notes}>
             <Textarea id="order-notes" value={notes} maxLength={1000} onChange={(event) => setNotes(event.target.value)} />
           </Field>
@@ -318,23 +273,18 @@ function EditCard({ order }: { order: OrderInfo }) {
           <Button type="submit" className="justify-self-start" disabled={!dirty || save.isPending}>
             {tc("action.save")}
           </Button>
-        </form>
-      </CardContent>
-    </Card>
+      </Form>
+    </TitledCard>
   );
 }
 
 function OrderPayments({ rows, loading, error }: { rows: PaymentRecord[] | undefined; loading: boolean; error: unknown }) {
-  const { t, i18n } = useTranslation("orders");
+  const { t } = useTranslation("orders");
   const columns: Column<PaymentRecord>[] = [
     {
       key: "id",
       header: t("payments.id"),
-      cell: (payment) => (
-        <Link to={`/payments/${payment.id}`} className="text-primary hover:underline" title={payment.id}>
-          <Mono>{shortId(payment.id)}</Mono>
-        </Link>
-      ),
+      cell: (payment) => <IdLink to={`/payments/${payment.id}`} id={payment.id} />,
     },
     {
       key: "amount",
@@ -351,31 +301,16 @@ function OrderPayments({ rows, loading, error }: { rows: PaymentRecord[] | undef
     },
     { key: "gateway", header: t("payments.gateway"), cell: (payment) => <PaymentMethod id={payment.gatewayInterfaceId} /> },
     { key: "status", header: t("payments.status"), cell: (payment) => <StatusBadge status={payment.status} /> },
-    {
-      key: "paid",
-      header: t("payments.paidAt"),
-      className: "whitespace-nowrap",
-      cell: (payment) => formatDateTime(payment.paidAt, i18n.language),
-    },
-    {
-      key: "created",
-      header: t("payments.created"),
-      className: "whitespace-nowrap",
-      cell: (payment) => formatDateTime(payment.createdAt, i18n.language),
-    },
+    timeColumn("paid", t("payments.paidAt"), (payment) => payment.paidAt),
+    timeColumn("created", t("payments.created"), (payment) => payment.createdAt),
   ];
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("payments.title")}</CardTitle>
-      </CardHeader>
-      <CardContent>
-        {rows && rows.length === 0 ? (
-          <p className="text-sm text-muted-foreground">{t("payments.none")}</p>
-        ) : (
-          <DataTable columns={columns} rows={rows} rowKey={(payment) => payment.id} loading={loading} error={error} />
-        )}
-      </CardContent>
-    </Card>
+    <TitledCard title={t("payments.title")}>
+      {rows && rows.length === 0 ? (
+        <p className="text-sm text-muted-foreground">{t("payments.none")}</p>
+      ) : (
+        <DataTable columns={columns} rows={rows} rowKey={(payment) => payment.id} loading={loading} error={error} />
+      )}
+    </TitledCard>
   );
 }

@@ -1,50 +1,17 @@
-// Pieces the orders and instances pages share: short ids, references to
-// customers and providers, the server spec and the operation log of a record.
+// Pieces the orders and instances pages share: providers (names, filter)
+// and the server spec.
 import type * as React from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { Link } from "react-router";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
-import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
-import { Details, QueryError } from "@/components/page";
+import { FilterSelect } from "@/components/filters";
+import { Details, TitledCard } from "@/components/page";
+import { ShortId } from "@/components/refs";
 import type { ServerSpec } from "@/gen/rustbill/order/order_pb";
 import type { SpecField, SpecTemplate } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
-import { formatDateTime } from "@rustbill/ui/utils";
-
-/**
- * The tail of a UUID v7 for tables: its head is a timestamp, so records
- * made close together share it, while the tail is random.
- */
-export function shortId(id: string): string {
-  return id.slice(-8);
-}
-
-/** A UUID in full, small and monospaced. */
-export function Mono({ children }: { children: React.ReactNode }) {
-  return <span className="font-mono text-xs">{children}</span>;
-}
-
-/** A link to a customer, named once the customer is loaded. */
-export function CustomerLink({ id }: { id: string }) {
-  const customer = useQuery({
-    queryKey: ["customers", "ref", id],
-    queryFn: async () => (await api.customers.getCustomer({ id })).customer ?? null,
-    enabled: id !== "",
-    staleTime: 5 * 60_000,
-    retry: false,
-  });
-  if (!id) return null;
-  const name = customer.data?.name || customer.data?.email;
-  return (
-    <Link to={`/customers/${id}`} className="text-primary hover:underline" title={customer.data?.email || id}>
-      {name || <Mono>{shortId(id)}</Mono>}
-    </Link>
-  );
-}
 
 /** The enabled provider interfaces, for names, filters and spec labels. */
-export function useProviders() {
+function useProviders() {
   return useQuery({
     queryKey: ["plugins", "providers", "ref"],
     queryFn: async () => (await api.integration.listProviders({})).providers,
@@ -56,24 +23,36 @@ export function useProviders() {
 export function ProviderName({ id }: { id: string }) {
   const providers = useProviders();
   const provider = providers.data?.find((item) => item.interfaceId === id);
-  return provider ? <span>{provider.providerName}</span> : <Mono>{shortId(id)}</Mono>;
+  return provider ? <span>{provider.providerName}</span> : <ShortId id={id} />;
 }
 
-/** The provider options of a filter, keeping a selected provider that is not listed (disabled). */
-export function ProviderOptions({ selected }: { selected: string }) {
+/** The provider filter of a list, keeping a selected provider that is not listed (disabled). */
+export function ProviderFilter({
+  id,
+  label,
+  value,
+  onChange,
+  error,
+}: {
+  id: string;
+  label: React.ReactNode;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+}) {
   const providers = useProviders();
   const list = providers.data ?? [];
   return (
-    <>
-      {list.map((provider) => (
-        <option key={provider.interfaceId} value={provider.interfaceId}>
-          {provider.providerName}
-        </option>
-      ))}
-      {selected && !list.some((provider) => provider.interfaceId === selected) ? (
-        <option value={selected}>{selected}</option>
-      ) : null}
-    </>
+    <FilterSelect
+      id={id}
+      label={label}
+      value={value}
+      onChange={onChange}
+      error={error}
+      options={list.map((provider) => [provider.interfaceId, provider.providerName])}
+    >
+      {value && !list.some((provider) => provider.interfaceId === value) ? <option value={value}>{value}</option> : null}
+    </FilterSelect>
   );
 }
 
@@ -99,11 +78,21 @@ function templateFields(template: SpecTemplate | undefined): SpecField[] {
 }
 
 /**
- * A server spec flattened to key → value (instances send it so; orders
- * send a ServerSpec, flatten it with specMap), labelled with the provider's
- * spec template where it names a key.
+ * The server spec card: a spec flattened to key → value (instances send it
+ * so; orders send a ServerSpec, flatten it with specMap), labelled with the
+ * spec template of provider `providerId` where it names a key.
  */
-export function SpecDetails({ spec, template }: { spec: Record<string, string>; template?: SpecTemplate }) {
+export function SpecCard({ title, spec, providerId }: { title: React.ReactNode; spec: Record<string, string>; providerId: string }) {
+  const providers = useProviders();
+  const template = providers.data?.find((provider) => provider.interfaceId === providerId)?.specTemplate;
+  return (
+    <TitledCard title={title}>
+      <SpecDetails spec={spec} template={template} />
+    </TitledCard>
+  );
+}
+
+function SpecDetails({ spec, template }: { spec: Record<string, string>; template?: SpecTemplate }) {
   const { t } = useTranslation("orders");
   const fields = templateFields(template);
   const base = BASE_SPEC_KEYS.filter((key) => spec[key]);
@@ -127,82 +116,4 @@ export function SpecDetails({ spec, template }: { spec: Record<string, string>; 
     items.push([field?.label || key, shown]);
   }
   return <Details items={items} />;
-}
-
-function describe(value: unknown): string {
-  if (value && typeof value === "object" && "from" in value && "to" in value) {
-    return `${String(value.from)} → ${String(value.to)}`;
-  }
-  return typeof value === "string" ? value : JSON.stringify(value);
-}
-
-/** The detail JSON of a log entry as "key: value" lines. */
-function detailLines(detailJson: string): string[] {
-  try {
-    const detail: unknown = JSON.parse(detailJson || "{}");
-    if (detail && typeof detail === "object" && !Array.isArray(detail)) {
-      return Object.entries(detail).map(([key, value]) => `${key}: ${describe(value)}`);
-    }
-    return [detailJson];
-  } catch {
-    return [detailJson];
-  }
-}
-
-/** The operation log of one record (who changed what, newest first). */
-export function ActivityCard({ targetType, targetId }: { targetType: "order" | "instance"; targetId: string }) {
-  const { t, i18n } = useTranslation("orders");
-  const logs = useQuery({
-    // Under the owning area's key, so that its changes refresh the log.
-    queryKey: [`${targetType}s`, "activity", targetId],
-    queryFn: () => api.system.listOperationLogs({ targetType, targetId, page: { page: 1, pageSize: 50 } }),
-  });
-  return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("activity.title")}</CardTitle>
-      </CardHeader>
-      <CardContent className="grid gap-2">
-        {logs.error ? <QueryError error={logs.error} /> : null}
-        {logs.data?.unavailable.length ? (
-          <p className="text-xs text-muted-foreground">
-            {t("activity.unavailable", { services: logs.data.unavailable.join(", ") })}
-          </p>
-        ) : null}
-        {logs.data && logs.data.logs.length === 0 ? (
-          <p className="text-sm text-muted-foreground">{t("activity.none")}</p>
-        ) : null}
-        {logs.data && logs.data.logs.length > 0 ? (
-          <Table>
-            <THead>
-              <TR>
-                <TH>{t("activity.time")}</TH>
-                <TH>{t("activity.actor")}</TH>
-                <TH>{t("activity.action")}</TH>
-                <TH>{t("activity.detail")}</TH>
-              </TR>
-            </THead>
-            <TBody>
-              {logs.data.logs.map((log) => (
-                <TR key={log.id}>
-                  <TD className="whitespace-nowrap">{formatDateTime(log.createdAt, i18n.language)}</TD>
-                  <TD>{log.actorLabel || log.actorKind}</TD>
-                  <TD>
-                    <Mono>{log.action}</Mono>
-                  </TD>
-                  <TD className="text-xs text-muted-foreground">
-                    {detailLines(log.detailJson).map((line) => (
-                      <div key={line} className="break-all">
-                        {line}
-                      </div>
-                    ))}
-                  </TD>
-                </TR>
-              ))}
-            </TBody>
-          </Table>
-        ) : null}
-      </CardContent>
-    </Card>
-  );
 }

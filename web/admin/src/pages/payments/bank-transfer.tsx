@@ -7,11 +7,10 @@ import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { toast } from "sonner";
-import { Button } from "@rustbill/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
 import { Input } from "@rustbill/ui/input";
-import { Field, useApiMutation } from "@/components/form";
-import { QueryError } from "@/components/page";
+import { DialogActions, DialogDone, FormDialog } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
+import { Loading, QueryError } from "@/components/page";
 import type { PaymentRecord } from "@/gen/rustbill/payment/payment_pb";
 import { api, errorMessage } from "@/lib/api";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
@@ -24,28 +23,27 @@ function callAction(payment: PaymentRecord, name: string, args: Record<string, s
   });
 }
 
-export function ConfirmTransferDialog({
-  payment,
-  open,
-  onOpenChange,
-}: {
+/** A dialog about a payment, opened by the payment page. */
+export interface PaymentDialogProps {
   payment: PaymentRecord;
   open: boolean;
   onOpenChange: (open: boolean) => void;
-}) {
+}
+
+export function ConfirmTransferDialog({ payment, open, onOpenChange }: PaymentDialogProps) {
   const { t } = useTranslation("payments");
   return (
-    <Dialog open={open} onOpenChange={onOpenChange}>
-      <DialogContent
-        title={t("bank.confirmTitle")}
-        description={t("bank.confirmDescription", {
-          amount: formatMoney(payment.amount, payment.currency),
-          reference: payment.gatewayPaymentId || payment.id,
-        })}
-      >
-        {open ? <ConfirmTransferForm payment={payment} onDone={() => onOpenChange(false)} /> : null}
-      </DialogContent>
-    </Dialog>
+    <FormDialog
+      open={open}
+      onOpenChange={onOpenChange}
+      title={t("bank.confirmTitle")}
+      description={t("bank.confirmDescription", {
+        amount: formatMoney(payment.amount, payment.currency),
+        reference: payment.gatewayPaymentId || payment.id,
+      })}
+    >
+      <ConfirmTransferForm payment={payment} onDone={() => onOpenChange(false)} />
+    </FormDialog>
   );
 }
 
@@ -68,13 +66,7 @@ function ConfirmTransferForm({ payment, onDone }: { payment: PaymentRecord; onDo
     { invalidate: [["payments"], ["orders"], ["invoices"]], successMessage: t("bank.confirmed"), onSuccess: onDone },
   );
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
-        confirm.mutate(undefined);
-      }}
-    >
+    <Form onSubmit={() => confirm.mutate(undefined)}>
       <Field label={t("bank.amount")} htmlFor="transfer-amount" hint={t("bank.amountHint")}>
         <Input id="transfer-amount" required inputMode="decimal" value={amount} onChange={(event) => setAmount(event.target.value)} />
       </Field>
@@ -84,15 +76,8 @@ function ConfirmTransferForm({ payment, onDone }: { payment: PaymentRecord; onDo
       <Field label={t("bank.note")} htmlFor="transfer-note">
         <Input id="transfer-note" value={note} onChange={(event) => setNote(event.target.value)} />
       </Field>
-      <DialogFooter>
-        <Button type="button" variant="outline" onClick={onDone}>
-          {t("action.cancel", { ns: "common" })}
-        </Button>
-        <Button type="submit" disabled={confirm.isPending}>
-          {t("bank.confirmSubmit")}
-        </Button>
-      </DialogFooter>
-    </form>
+      <DialogActions submit={t("bank.confirmSubmit")} onCancel={onDone} disabled={confirm.isPending} />
+    </Form>
   );
 }
 
@@ -104,22 +89,12 @@ interface RequestedRefund {
   requested_at?: string;
 }
 
-export function ConfirmRefundDialog({
-  payment,
-  open,
-  onOpenChange,
-}: {
-  payment: PaymentRecord;
-  open: boolean;
-  onOpenChange: (open: boolean) => void;
-}) {
+export function ConfirmRefundDialog({ payment, open, onOpenChange }: PaymentDialogProps) {
   const { t } = useTranslation("payments");
   return (
-    <Dialog open={open} onOpenChange={onOpenChange}>
-      <DialogContent title={t("bank.refundTitle")} description={t("bank.refundDescription")}>
-        {open ? <ConfirmRefundForm payment={payment} onDone={() => onOpenChange(false)} /> : null}
-      </DialogContent>
-    </Dialog>
+    <FormDialog open={open} onOpenChange={onOpenChange} title={t("bank.refundTitle")} description={t("bank.refundDescription")}>
+      <ConfirmRefundForm payment={payment} onDone={() => onOpenChange(false)} />
+    </FormDialog>
   );
 }
 
@@ -145,25 +120,17 @@ function ConfirmRefundForm({ payment, onDone }: { payment: PaymentRecord; onDone
     onSuccess: onDone,
   });
   if (waiting.error) return <QueryError error={waiting.error} />;
-  if (waiting.isPending) return <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>;
+  if (waiting.isPending) return <Loading />;
   if (waiting.data.length === 0) {
     return (
       <div className="grid gap-4">
         <p className="text-sm text-muted-foreground">{t("bank.noRefundWaiting")}</p>
-        <DialogFooter>
-          <Button onClick={onDone}>{t("create.close")}</Button>
-        </DialogFooter>
+        <DialogDone label={t("create.close")} onClose={onDone} />
       </div>
     );
   }
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
-        confirm.mutate(undefined);
-      }}
-    >
+    <Form onSubmit={() => confirm.mutate(undefined)}>
       <fieldset className="grid gap-2">
         <legend className="mb-1 text-sm font-medium">{t("bank.waitingRefunds")}</legend>
         {waiting.data.map((refund) => (
@@ -188,14 +155,7 @@ function ConfirmRefundForm({ payment, onDone }: { payment: PaymentRecord; onDone
       <Field label={t("bank.refundReference")} htmlFor="bank-refund-reference">
         <Input id="bank-refund-reference" value={reference} onChange={(event) => setReference(event.target.value)} />
       </Field>
-      <DialogFooter>
-        <Button type="button" variant="outline" onClick={onDone}>
-          {t("action.cancel", { ns: "common" })}
-        </Button>
-        <Button type="submit" disabled={confirm.isPending || chosen === ""}>
-          {t("bank.refundSubmit")}
-        </Button>
-      </DialogFooter>
-    </form>
+      <DialogActions submit={t("bank.refundSubmit")} onCancel={onDone} disabled={confirm.isPending || chosen === ""} />
+    </Form>
   );
 }

@@ -6,9 +6,10 @@ import { Link, useNavigate } from "react-router";
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { Button } from "@rustbill/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { DialogFooter } from "@rustbill/ui/dialog";
 import { Input, Select, Textarea } from "@rustbill/ui/input";
-import { Field, useApiMutation } from "@/components/form";
+import { DialogActions, FormDialog } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
 import { QueryError } from "@/components/page";
 import type { CreatePaymentResponse } from "@/gen/rustbill/payment/payment_pb";
 import { api } from "@/lib/api";
@@ -31,11 +32,9 @@ export function CreatePaymentDialog({
 }) {
   const { t } = useTranslation("payments");
   return (
-    <Dialog open={open} onOpenChange={onOpenChange}>
-      <DialogContent title={t("create.title")} description={t("create.description")}>
-        {open ? <CreatePaymentForm fixed={fixed} invalidate={invalidate} onDone={() => onOpenChange(false)} /> : null}
-      </DialogContent>
-    </Dialog>
+    <FormDialog open={open} onOpenChange={onOpenChange} title={t("create.title")} description={t("create.description")}>
+      <CreatePaymentForm fixed={fixed} invalidate={invalidate} onDone={() => onOpenChange(false)} />
+    </FormDialog>
   );
 }
 
@@ -116,13 +115,7 @@ function CreatePaymentForm({
   }
 
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
-        create.mutate(undefined);
-      }}
-    >
+    <Form onSubmit={() => create.mutate(undefined)}>
       {fixed ? null : (
         <>
           <fieldset className="grid gap-2">
@@ -180,14 +173,7 @@ function CreatePaymentForm({
           />
         </Field>
       )}
-      <DialogFooter>
-        <Button type="button" variant="outline" onClick={onDone}>
-          {t("action.cancel", { ns: "common" })}
-        </Button>
-        <Button type="submit" disabled={create.isPending}>
-          {t("create.submit")}
-        </Button>
-      </DialogFooter>
-    </form>
+      <DialogActions submit={t("create.submit")} onCancel={onDone} disabled={create.isPending} />
+    </Form>
   );
 }

@@ -1,42 +1,12 @@
-// Customers as operators know them: by name, linked to their page, and a
-// searchable picker for forms and filters.
+// A searchable customer picker for forms and filters.
 import * as React from "react";
-import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Input, Select } from "@rustbill/ui/input";
 import { Field } from "@/components/form";
 import { api } from "@/lib/api";
-
-export function useCustomer(id: string) {
-  return useQuery({
-    queryKey: ["payments", "customer", id],
-    queryFn: async () => (await api.customers.getCustomer({ id })).customer ?? null,
-    enabled: id !== "",
-    staleTime: 60_000,
-    retry: false,
-  });
-}
-
-/** A link to the customer's page, showing its name once known. */
-export function CustomerLink({ id }: { id: string }) {
-  const customer = useCustomer(id);
-  if (!id) return <span className="text-muted-foreground">—</span>;
-  return (
-    <Link to={`/customers/${id}`} className="text-primary hover:underline" onClick={(event) => event.stopPropagation()}>
-      {customer.data?.name || <span className="font-mono text-xs">{id}</span>}
-    </Link>
-  );
-}
-
-function useDebounced<T>(value: T, delay = 300): T {
-  const [debounced, setDebounced] = React.useState(value);
-  React.useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), delay);
-    return () => clearTimeout(timer);
-  }, [value, delay]);
-  return debounced;
-}
+import { useCustomer } from "@/lib/customers";
+import { useDebounced } from "@/lib/use-debounced";
 
 /**
  * Picks a customer: a search box (name or e-mail) and a select of the

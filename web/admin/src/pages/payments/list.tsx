@@ -1,17 +1,19 @@
 import * as React from "react";
 import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Plus } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
-import { Input, Label, Select } from "@rustbill/ui/input";
-import { DataTable, type Column } from "@/components/data-table";
+import { Input } from "@rustbill/ui/input";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { FilterBar, FilterSelect, StatusFilter } from "@/components/filters";
+import { Field } from "@/components/form";
 import { PageHeader, StatusBadge } from "@/components/page";
+import { CustomerLink } from "@/components/refs";
 import type { PaymentRecord } from "@/gen/rustbill/payment/payment_pb";
 import { api } from "@/lib/api";
-import { useListState } from "@/lib/list";
-import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
-import { CustomerLink, CustomerSelect } from "./customer";
+import { useListQuery, useListState } from "@/lib/list";
+import { formatMoney } from "@rustbill/ui/utils";
+import { CustomerSelect } from "./customer";
 import { BALANCE_GATEWAY, useGatewayName, useGateways } from "./gateways";
 import { CreatePaymentDialog } from "./create-payment";
 
@@ -50,24 +52,21 @@ export function PaymentStatus({ payment }: { payment: PaymentRecord }) {
 }
 
 export function PaymentList() {
-  const { t, i18n } = useTranslation("payments");
+  const { t } = useTranslation("payments");
   const list = useListState(FILTERS);
   const gateways = useGateways();
   const gatewayName = useGatewayName();
   const [creating, setCreating] = React.useState(false);
-  const payments = useQuery({
-    queryKey: ["payments", "list", list.page, list.pageSize, list.filters],
-    queryFn: () =>
-      api.payments.listPayments({
-        pagination: list.pageRequest,
-        status: list.filters.status || undefined,
-        gatewayInterfaceId: list.filters.gateway || undefined,
-        orderId: list.filters.order || undefined,
-        invoiceId: list.filters.invoice || undefined,
-        customerId: list.filters.customer || undefined,
-      }),
-    placeholderData: keepPreviousData,
-  });
+  const payments = useListQuery(["payments"], list, (pagination) =>
+    api.payments.listPayments({
+      pagination,
+      status: list.filters.status || undefined,
+      gatewayInterfaceId: list.filters.gateway || undefined,
+      orderId: list.filters.order || undefined,
+      invoiceId: list.filters.invoice || undefined,
+      customerId: list.filters.customer || undefined,
+    }),
+  );
 
   const columns: Column<PaymentRecord>[] = [
     {
@@ -98,18 +97,8 @@ export function PaymentList() {
     },
     { key: "gateway", header: t("field.gateway"), cell: (payment) => gatewayName(payment.gatewayInterfaceId) },
     { key: "status", header: t("field.status"), cell: (payment) => <PaymentStatus payment={payment} /> },
-    {
-      key: "created",
-      header: t("field.createdAt"),
-      className: "whitespace-nowrap",
-      cell: (payment) => formatDateTime(payment.createdAt, i18n.language),
-    },
-    {
-      key: "paid",
-      header: t("field.paidAt"),
-      className: "whitespace-nowrap",
-      cell: (payment) => formatDateTime(payment.paidAt, i18n.language),
-    },
+    timeColumn("created", t("field.createdAt"), (payment) => payment.createdAt),
+    timeColumn("paid", t("field.paidAt"), (payment) => payment.paidAt),
   ];
 
   return (
@@ -124,40 +113,23 @@ export function PaymentList() {
           </Button>
         }
       />
-      <div className="flex flex-wrap items-end gap-3">
-        <div className="grid gap-1.5">
-          <Label htmlFor="payment-filter-status">{t("field.status")}</Label>
-          <Select
-            id="payment-filter-status"
-            className="w-40"
-            value={list.filters.status}
-            onChange={(event) => list.setFilter("status", event.target.value)}
-          >
-            <option value="">{t("all", { ns: "common" })}</option>
-            {PAYMENT_STATUSES.map((status) => (
-              <option key={status} value={status}>
-                {t(status, { ns: "status" })}
-              </option>
-            ))}
-          </Select>
-        </div>
-        <div className="grid gap-1.5">
-          <Label htmlFor="payment-filter-gateway">{t("field.gateway")}</Label>
-          <Select
-            id="payment-filter-gateway"
-            className="w-48"
-            value={list.filters.gateway}
-            onChange={(event) => list.setFilter("gateway", event.target.value)}
-          >
-            <option value="">{t("all", { ns: "common" })}</option>
-            <option value={BALANCE_GATEWAY}>{t("gateway.balance")}</option>
-            {(gateways.data ?? []).map((gateway) => (
-              <option key={gateway.id} value={gateway.id}>
-                {gateway.name}
-              </option>
-            ))}
-          </Select>
-        </div>
+      <FilterBar>
+        <StatusFilter
+          id="payment-filter-status"
+          className="w-40"
+          label={t("field.status")}
+          value={list.filters.status}
+          onChange={(value) => list.setFilter("status", value)}
+          statuses={PAYMENT_STATUSES}
+        />
+        <FilterSelect
+          id="payment-filter-gateway"
+          className="w-48"
+          label={t("field.gateway")}
+          value={list.filters.gateway}
+          onChange={(value) => list.setFilter("gateway", value)}
+          options={[[BALANCE_GATEWAY, t("gateway.balance")], ...(gateways.data ?? []).map((gateway) => [gateway.id, gateway.name] as const)]}
+        />
         <CustomerSelect
           id="payment-filter-customer"
           label={t("field.customer")}
@@ -170,9 +142,9 @@ export function PaymentList() {
           order={list.filters.order}
           invoice={list.filters.invoice}
           onApply={(order, invoice) => list.setFilters({ order, invoice })}
-          onReset={() => list.setFilters({ status: "", gateway: "", order: "", invoice: "", customer: "" })}
+          onReset={list.clearFilters}
         />
-      </div>
+      </FilterBar>
       <DataTable
         columns={columns}
         rows={payments.data?.payments}
@@ -180,9 +152,7 @@ export function PaymentList() {
         meta={payments.data?.meta}
         loading={payments.isPending}
         error={payments.error}
-        onPage={list.setPage}
-        onPageSize={list.setPageSize}
-        pageSize={list.pageSize}
+        paging={list}
       />
       <CreatePaymentDialog open={creating} onOpenChange={setCreating} />
     </div>
@@ -211,20 +181,12 @@ function IdFilters({
         onApply(String(data.get("order") ?? "").trim(), String(data.get("invoice") ?? "").trim());
       }}
     >
-      <div className="grid gap-1.5">
-        <Label htmlFor="payment-filter-order">{t("filter.order")}</Label>
+      <Field label={t("filter.order")} htmlFor="payment-filter-order">
         <Input id="payment-filter-order" name="order" className="w-72" defaultValue={order} placeholder={t("filter.idPlaceholder")} />
-      </div>
-      <div className="grid gap-1.5">
-        <Label htmlFor="payment-filter-invoice">{t("filter.invoice")}</Label>
-        <Input
-          id="payment-filter-invoice"
-          name="invoice"
-          className="w-72"
-          defaultValue={invoice}
-          placeholder={t("filter.idPlaceholder")}
-        />
-      </div>
+      </Field>
+      <Field label={t("filter.invoice")} htmlFor="payment-filter-invoice">
+        <Input id="payment-filter-invoice" name="invoice" className="w-72" defaultValue={invoice} placeholder={t("filter.idPlaceholder")} />
+      </Field>
       <Button type="submit" variant="secondary">
         {t("action.search", { ns: "common" })}
       </Button>

@@ -2,35 +2,31 @@
 // the payment's gateway or to the customer's balance, with a reason.
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Button } from "@rustbill/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
 import { Input, Textarea } from "@rustbill/ui/input";
-import { Field, useApiMutation } from "@/components/form";
+import { DialogActions, FormDialog } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
 import type { PaymentRecord } from "@/gen/rustbill/payment/payment_pb";
 import { api } from "@/lib/api";
+import { fromCents, toCents } from "@/lib/money";
 import { formatMoney } from "@rustbill/ui/utils";
+import type { PaymentDialogProps } from "./bank-transfer";
 import { BALANCE_GATEWAY } from "./gateways";
-import { fromCents, refundableCents, toCents } from "./money";
+import { refundableCents } from "./money";
 
 export function RefundDialog({
   payment,
   bankTransfer,
   open,
   onOpenChange,
-}: {
-  payment: PaymentRecord;
+}: PaymentDialogProps & {
   /** The gateway is a bank transfer: a gateway refund is a transfer made by hand. */
   bankTransfer: boolean;
-  open: boolean;
-  onOpenChange: (open: boolean) => void;
 }) {
   const { t } = useTranslation("payments");
   return (
-    <Dialog open={open} onOpenChange={onOpenChange}>
-      <DialogContent title={t("refund.title")} description={t("refund.description")}>
-        {open ? <RefundForm payment={payment} bankTransfer={bankTransfer} onDone={() => onOpenChange(false)} /> : null}
-      </DialogContent>
-    </Dialog>
+    <FormDialog open={open} onOpenChange={onOpenChange} title={t("refund.title")} description={t("refund.description")}>
+      <RefundForm payment={payment} bankTransfer={bankTransfer} onDone={() => onOpenChange(false)} />
+    </FormDialog>
   );
 }
 
@@ -57,8 +53,7 @@ function RefundForm({ payment, bankTransfer, onDone }: { payment: PaymentRecord;
   const refunding = mode === "full" ? left : partial;
   const money = (cents: bigint) => formatMoney(fromCents(cents), payment.currency);
 
-  const submit = (event: React.FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (mode === "partial" && (partial === null || partial <= 0n || partial > left)) {
       setLocalError(t("refund.amountInvalid", { left: money(left) }));
       return;
@@ -68,7 +63,7 @@ function RefundForm({ payment, bankTransfer, onDone }: { payment: PaymentRecord;
   };
 
   return (
-    <form className="grid gap-4" onSubmit={submit}>
+    <Form onSubmit={submit}>
       <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-1 rounded-md border bg-muted/40 p-3 text-sm">
         <dt className="text-muted-foreground">{t("field.amount")}</dt>
         <dd>{formatMoney(payment.amount, payment.currency)}</dd>
@@ -141,14 +136,7 @@ function RefundForm({ payment, bankTransfer, onDone }: { payment: PaymentRecord;
             : t("refund.summaryGateway", { amount: money(refunding) })}
         </p>
       ) : null}
-      <DialogFooter>
-        <Button type="button" variant="outline" onClick={onDone}>
-          {t("action.cancel", { ns: "common" })}
-        </Button>
-        <Button type="submit" variant="destructive" disabled={refund.isPending}>
-          {t("refund.confirm")}
-        </Button>
-      </DialogFooter>
-    </form>
+      <DialogActions submit={t("refund.confirm")} onCancel={onDone} disabled={refund.isPending} destructive />
+    </Form>
   );
 }

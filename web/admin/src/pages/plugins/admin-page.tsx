@@ -4,8 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { RefreshCw } from "lucide-react";
 import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
-import { QueryError } from "@/components/page";
+import { Loading, QueryError, TitledCard } from "@/components/page";
 import { api, errorMessage } from "@/lib/api";
 import { keys } from "./shared";
 
@@ -98,32 +97,31 @@ export function AdminPageTab({ iface }: { iface: PluginInterfaceInfo }) {
   }, [iface.id]);
 
   return (
-    <Card>
-      <CardHeader className="flex-row items-center justify-between gap-2">
-        <CardTitle>{page.data?.title || t("detailTabs.admin")}</CardTitle>
+    <TitledCard
+      title={page.data?.title || t("detailTabs.admin")}
+      actions={
         <Button variant="outline" size="sm" disabled={page.isFetching} onClick={() => void page.refetch()}>
           <RefreshCw />
           {t("adminPage.reload")}
         </Button>
-      </CardHeader>
-      <CardContent>
-        {page.error ? (
-          <QueryError error={page.error} />
-        ) : page.data ? (
-          // The plugin's page brings its own styles and expects a white canvas.
-          <iframe
-            key={page.dataUpdatedAt}
-            ref={frame}
-            title={page.data.title || iface.displayName}
-            sandbox="allow-scripts allow-forms"
-            srcDoc={page.data.htmlContent}
-            className="h-[70vh] w-full rounded-md border bg-white"
-            data-testid="plugin-admin-page"
-          />
-        ) : (
-          <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
-        )}
-      </CardContent>
-    </Card>
+      }
+    >
+      {page.error ? (
+        <QueryError error={page.error} />
+      ) : page.data ? (
+        // The plugin's page brings its own styles and expects a white canvas.
+        <iframe
+          key={page.dataUpdatedAt}
+          ref={frame}
+          title={page.data.title || iface.displayName}
+          sandbox="allow-scripts allow-forms"
+          srcDoc={page.data.htmlContent}
+          className="h-[70vh] w-full rounded-md border bg-white"
+          data-testid="plugin-admin-page"
+        />
+      ) : (
+        <Loading />
+      )}
+    </TitledCard>
   );
 }

@@ -7,7 +7,7 @@ import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration
 import { Button } from "@rustbill/ui/button";
 import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
 import { Input, Select } from "@rustbill/ui/input";
-import { Field } from "@/components/form";
+import { Field, Form } from "@/components/form";
 import { QueryError } from "@/components/page";
 import { api, errorMessage } from "@/lib/api";
 import { ConfigFields, configErrors, useConfigForm } from "./config-form";
@@ -93,13 +93,7 @@ function CreateInterfaceForm({ definitionId, onDone }: { definitionId?: string; 
     if (configJson !== null) create.mutate({ configJson, enable });
   };
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
-        submit(false);
-      }}
-    >
+    <Form onSubmit={() => submit(false)}>
       {definitions.error ? <QueryError error={definitions.error} /> : null}
       <Field
         label={t("create.definition")}
@@ -171,6 +165,6 @@ function CreateInterfaceForm({ definitionId, onDone }: { definitionId?: string; 
           {t("create.submitAndEnable")}
         </Button>
       </DialogFooter>
-    </form>
+    </Form>
   );
 }

@@ -4,14 +4,13 @@ import { Plus } from "lucide-react";
 import type { PluginDef } from "@/gen/rustbill/integration/integration_pb";
 import { Button } from "@rustbill/ui/button";
 import { Badge } from "@rustbill/ui/card";
-import { Label, Select } from "@rustbill/ui/input";
-import { DataTable, type Column } from "@/components/data-table";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { FilterBar } from "@/components/filters";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
 import type { ListState } from "@/lib/list";
-import { formatDateTime } from "@rustbill/ui/utils";
 import type { PluginsFilter } from "./interfaces-tab";
-import { keys, PLUGIN_TYPES, PluginTypeLabel } from "./shared";
+import { keys, PluginTypeFilter, PluginTypeLabel } from "./shared";
 
 /**
  * Plugin definitions: what the scanner loaded from plugins/*.rn (at start
@@ -26,7 +25,7 @@ export function DefinitionsTab({
   list: ListState<PluginsFilter>;
   onCreateInterface: (definitionId: string) => void;
 }) {
-  const { t, i18n } = useTranslation("plugins");
+  const { t } = useTranslation("plugins");
   const isAdmin = useIsAdmin();
   const { type } = list.filters;
   const query = useQuery({
@@ -68,7 +67,7 @@ export function DefinitionsTab({
       cell: (row) => (row.hasAdminPage ? t("yes", { ns: "common" }) : t("no", { ns: "common" })),
     },
     { key: "interfaces", header: t("field.interfaces"), cell: (row) => interfaceCount(row.id) ?? "…" },
-    { key: "updated", header: t("field.updatedAt"), cell: (row) => formatDateTime(row.updatedAt, i18n.language) },
+    timeColumn("updated", t("field.updatedAt"), (row) => row.updatedAt),
     ...(isAdmin
       ? [
           {
@@ -86,25 +85,10 @@ export function DefinitionsTab({
   ];
   return (
     <div className="grid gap-3">
-      <div className="flex flex-wrap items-end gap-3">
-        <div className="grid gap-1.5">
-          <Label htmlFor="filter-definition-type">{t("field.type")}</Label>
-          <Select
-            id="filter-definition-type"
-            className="w-52"
-            value={type}
-            onChange={(event) => list.setFilter("type", event.target.value)}
-          >
-            <option value="">{t("all", { ns: "common" })}</option>
-            {PLUGIN_TYPES.map((value) => (
-              <option key={value} value={value}>
-                {t(`type.${value}`)}
-              </option>
-            ))}
-          </Select>
-        </div>
+      <FilterBar>
+        <PluginTypeFilter id="filter-definition-type" value={type} onChange={(value) => list.setFilter("type", value)} />
         <p className="max-w-xl text-sm text-muted-foreground">{t("definitions.note")}</p>
-      </div>
+      </FilterBar>
       <DataTable columns={columns} rows={query.data?.plugins} rowKey={(row) => row.id} loading={query.isPending} error={query.error} />
     </div>
   );

@@ -1,15 +1,14 @@
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { useNavigate, useParams, useSearchParams } from "react-router";
 import { useQuery } from "@tanstack/react-query";
-import { ArrowLeft } from "lucide-react";
 import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
 import { Button } from "@rustbill/ui/button";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { Badge, Card, CardContent } from "@rustbill/ui/card";
 import { Input } from "@rustbill/ui/input";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@rustbill/ui/tabs";
 import { Field, useApiMutation } from "@/components/form";
-import { Details, PageHeader, QueryError } from "@/components/page";
+import { BackLink, Details, Loading, PageHeader, QueryError, TitledCard } from "@/components/page";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
 import { formatDateTime } from "@rustbill/ui/utils";
@@ -34,12 +33,9 @@ export function InterfacePage() {
   });
   const iface = query.data;
   const back = (
-    <Button variant="ghost" size="sm" asChild>
-      <Link to="/plugins">
-        <ArrowLeft />
-        {t("backToList")}
-      </Link>
-    </Button>
+    <BackLink to="/plugins" variant="ghost">
+      {t("backToList")}
+    </BackLink>
   );
   if (query.error) {
     return (
@@ -49,9 +45,7 @@ export function InterfacePage() {
       </div>
     );
   }
-  if (!iface) {
-    return <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>;
-  }
+  if (!iface) return <Loading />;
   const tabs = ["overview", "config", "source"];
   if (iface.hasAdminPage) tabs.push("admin");
   if (iface.pluginType === "upstream_provider") tabs.push("upstream");
@@ -104,7 +98,7 @@ export function InterfacePage() {
           <ConfigTab key={iface.updatedAt} iface={iface} />
         </TabsContent>
         <TabsContent value="source">
-          <React.Suspense fallback={<p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>}>
+          <React.Suspense fallback={<Loading />}>
             <SourceTab iface={iface} />
           </React.Suspense>
         </TabsContent>
@@ -134,91 +128,76 @@ function Overview({ iface }: { iface: PluginInterfaceInfo }) {
   const loadError = definition.data?.loadError;
   return (
     <div className="grid gap-4 lg:grid-cols-2">
-      <Card>
-        <CardHeader>
-          <CardTitle>{t("overview.interface")}</CardTitle>
-        </CardHeader>
-        <CardContent>
-          <Details
-            items={[
-              [t("field.id"), <span className="font-mono text-xs">{iface.id}</span>],
-              [t("field.displayName"), iface.displayName],
-              [t("field.type"), <PluginTypeLabel type={iface.pluginType} />],
-              [t("field.status"), <EnabledBadge enabled={iface.enabled} />],
-              [t("field.createdAt"), formatDateTime(iface.createdAt, i18n.language)],
-              [t("field.updatedAt"), formatDateTime(iface.updatedAt, i18n.language)],
-              [t("field.adminPage"), yesNo(iface.hasAdminPage)],
-            ]}
-          />
-        </CardContent>
-      </Card>
-      <Card>
-        <CardHeader>
-          <CardTitle>{t("overview.health")}</CardTitle>
-        </CardHeader>
-        <CardContent>
-          <Details
-            items={[
-              [t("field.health"), <HealthBadge iface={iface} />],
-              [t("health.lastCheck"), formatDateTime(iface.lastCheckAt, i18n.language)],
-              [
-                t("health.error"),
-                iface.healthError ? <span className="text-destructive">{iface.healthError}</span> : "",
-              ],
-            ]}
-          />
-        </CardContent>
-      </Card>
-      <Card className="lg:col-span-2">
-        <CardHeader>
-          <CardTitle>{t("overview.script")}</CardTitle>
-        </CardHeader>
-        <CardContent className="grid gap-3">
-          {definition.error ? <QueryError error={definition.error} /> : null}
-          <Details
-            items={[
-              [t("field.plugin"), <span className="font-mono">{iface.pluginId}</span>],
-              [t("field.version"), iface.pluginVersion],
-              [
-                t("overview.definitionVersion"),
-                definitionVersion ? (
-                  <span>
-                    {definitionVersion}
-                    {definitionVersion !== iface.pluginVersion ? (
-                      <span className="ml-2 text-xs text-muted-foreground">{t("overview.versionDiffers")}</span>
-                    ) : null}
-                  </span>
-                ) : (
-                  ""
-                ),
-              ],
-              [t("overview.definitionFile"), <span className="font-mono text-xs">{definition.data?.fileName ?? ""}</span>],
-              [
-                t("overview.definitionLoad"),
-                loadError ? (
-                  <div className="grid justify-items-start gap-1">
-                    <Badge tone="red">{t("definitions.loadError")}</Badge>
-                    <pre className="whitespace-pre-wrap font-mono text-xs text-destructive">{loadError}</pre>
-                  </div>
-                ) : definition.data ? (
-                  <Badge tone="green">{t("definitions.loaded")}</Badge>
-                ) : (
-                  ""
-                ),
-              ],
-              [t("script.overriddenLabel"), yesNo(iface.scriptOverridden)],
-              [
-                t("script.error"),
-                iface.scriptError ? (
-                  <pre className="whitespace-pre-wrap font-mono text-xs text-destructive">{iface.scriptError}</pre>
-                ) : (
-                  ""
-                ),
-              ],
-            ]}
-          />
-        </CardContent>
-      </Card>
+      <TitledCard title={t("overview.interface")}>
+        <Details
+          items={[
+            [t("field.id"), <span className="font-mono text-xs">{iface.id}</span>],
+            [t("field.displayName"), iface.displayName],
+            [t("field.type"), <PluginTypeLabel type={iface.pluginType} />],
+            [t("field.status"), <EnabledBadge enabled={iface.enabled} />],
+            [t("field.createdAt"), formatDateTime(iface.createdAt, i18n.language)],
+            [t("field.updatedAt"), formatDateTime(iface.updatedAt, i18n.language)],
+            [t("field.adminPage"), yesNo(iface.hasAdminPage)],
+          ]}
+        />
+      </TitledCard>
+      <TitledCard title={t("overview.health")}>
+        <Details
+          items={[
+            [t("field.health"), <HealthBadge iface={iface} />],
+            [t("health.lastCheck"), formatDateTime(iface.lastCheckAt, i18n.language)],
+            [
+              t("health.error"),
+              iface.healthError ? <span className="text-destructive">{iface.healthError}</span> : "",
+            ],
+          ]}
+        />
+      </TitledCard>
+      <TitledCard title={t("overview.script")} className="lg:col-span-2" contentClassName="grid gap-3">
+        {definition.error ? <QueryError error={definition.error} /> : null}
+        <Details
+          items={[
+            [t("field.plugin"), <span className="font-mono">{iface.pluginId}</span>],
+            [t("field.version"), iface.pluginVersion],
+            [
+              t("overview.definitionVersion"),
+              definitionVersion ? (
+                <span>
+                  {definitionVersion}
+                  {definitionVersion !== iface.pluginVersion ? (
+                    <span className="ml-2 text-xs text-muted-foreground">{t("overview.versionDiffers")}</span>
+                  ) : null}
+                </span>
+              ) : (
+                ""
+              ),
+            ],
+            [t("overview.definitionFile"), <span className="font-mono text-xs">{definition.data?.fileName ?? ""}</span>],
+            [
+              t("overview.definitionLoad"),
+              loadError ? (
+                <div className="grid justify-items-start gap-1">
+                  <Badge tone="red">{t("definitions.loadError")}</Badge>
+                  <pre className="whitespace-pre-wrap font-mono text-xs text-destructive">{loadError}</pre>
+                </div>
+              ) : definition.data ? (
+                <Badge tone="green">{t("definitions.loaded")}</Badge>
+              ) : (
+                ""
+              ),
+            ],
+            [t("script.overriddenLabel"), yesNo(iface.scriptOverridden)],
+            [
+              t("script.error"),
+              iface.scriptError ? (
+                <pre className="whitespace-pre-wrap font-mono text-xs text-destructive">{iface.scriptError}</pre>
+              ) : (
+                ""
+              ),
+            ],
+          ]}
+        />
+      </TitledCard>
     </div>
   );
 }

@@ -3,13 +3,13 @@ import { Link } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
 import { Badge } from "@rustbill/ui/card";
-import { Label, Select } from "@rustbill/ui/input";
 import { DataTable, type Column } from "@/components/data-table";
+import { FilterBar, FilterSelect } from "@/components/filters";
 import { api } from "@/lib/api";
 import type { ListState } from "@/lib/list";
 import { formatDateTime } from "@rustbill/ui/utils";
 import { InterfaceActions } from "./interface-actions";
-import { EnabledBadge, HealthBadge, keys, PLUGIN_TYPES, PluginTypeLabel } from "./shared";
+import { EnabledBadge, HealthBadge, keys, PluginTypeFilter, PluginTypeLabel } from "./shared";
 
 export type PluginsFilter = "tab" | "type" | "enabled";
 
@@ -76,32 +76,20 @@ export function InterfacesTab({ list }: { list: ListState<PluginsFilter> }) {
   ];
   return (
     <div className="grid gap-3">
-      <div className="flex flex-wrap items-end gap-3">
-        <div className="grid gap-1.5">
-          <Label htmlFor="filter-type">{t("field.type")}</Label>
-          <Select id="filter-type" className="w-52" value={type} onChange={(event) => list.setFilter("type", event.target.value)}>
-            <option value="">{t("all", { ns: "common" })}</option>
-            {PLUGIN_TYPES.map((value) => (
-              <option key={value} value={value}>
-                {t(`type.${value}`)}
-              </option>
-            ))}
-          </Select>
-        </div>
-        <div className="grid gap-1.5">
-          <Label htmlFor="filter-enabled">{t("field.status")}</Label>
-          <Select
-            id="filter-enabled"
-            className="w-40"
-            value={enabled}
-            onChange={(event) => list.setFilter("enabled", event.target.value)}
-          >
-            <option value="">{t("all", { ns: "common" })}</option>
-            <option value="true">{t("state.enabled")}</option>
-            <option value="false">{t("state.disabled")}</option>
-          </Select>
-        </div>
-      </div>
+      <FilterBar>
+        <PluginTypeFilter id="filter-type" value={type} onChange={(value) => list.setFilter("type", value)} />
+        <FilterSelect
+          id="filter-enabled"
+          className="w-40"
+          label={t("field.status")}
+          value={enabled}
+          onChange={(value) => list.setFilter("enabled", value)}
+          options={[
+            ["true", t("state.enabled")],
+            ["false", t("state.disabled")],
+          ]}
+        />
+      </FilterBar>
       <DataTable columns={columns} rows={rows} rowKey={(row) => row.id} loading={query.isPending} error={query.error} />
       {rows ? (
         <p className="text-sm text-muted-foreground">{t("table.total", { ns: "common", count: rows.length })}</p>

@@ -3,10 +3,11 @@ import { toast } from "sonner";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { PluginInterfaceInfo } from "@/gen/rustbill/integration/integration_pb";
 import { Badge } from "@rustbill/ui/card";
+import { FilterSelect } from "@/components/filters";
 import { api, errorMessage } from "@/lib/api";
 import { formatDateTime } from "@rustbill/ui/utils";
 
-export const PLUGIN_TYPES = ["first_party_provider", "upstream_provider", "gateway", "notifier"] as const;
+const PLUGIN_TYPES = ["first_party_provider", "upstream_provider", "gateway", "notifier"] as const;
 
 /** Query keys of this area; mutations invalidate by prefix. */
 export const keys = {
@@ -18,6 +19,21 @@ export const keys = {
   adminPage: (id: string) => ["plugins", "admin-page", id] as const,
   upstream: (id: string) => ["plugins", "upstream", id] as const,
 };
+
+/** The plugin type filter of the interfaces and definitions tabs. */
+export function PluginTypeFilter({ id, value, onChange }: { id: string; value: string; onChange: (value: string) => void }) {
+  const { t } = useTranslation("plugins");
+  return (
+    <FilterSelect
+      id={id}
+      className="w-52"
+      label={t("field.type")}
+      value={value}
+      onChange={onChange}
+      options={PLUGIN_TYPES.map((type) => [type, t(`type.${type}`)])}
+    />
+  );
+}
 
 export function PluginTypeLabel({ type }: { type: string }) {
   const { t } = useTranslation("plugins");

@@ -5,15 +5,14 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { RefreshCw } from "lucide-react";
 import type { PluginInterfaceInfo, UpstreamInstanceItem } from "@/gen/rustbill/integration/integration_pb";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
 import { Input, Select } from "@rustbill/ui/input";
-import { DataTable, type Column } from "@/components/data-table";
-import { Field, useApiMutation } from "@/components/form";
-import { QueryError, StatusBadge } from "@/components/page";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { DialogActions, RecordDialog } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
+import { Loading, QueryError, StatusBadge, TitledCard } from "@/components/page";
 import { api } from "@/lib/api";
 import { useIsAdmin } from "@/lib/auth";
-import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
+import { formatMoney } from "@rustbill/ui/utils";
 import { keys } from "./shared";
 
 /**
@@ -44,31 +43,30 @@ function BalanceCard({ interfaceId }: { interfaceId: string }) {
     retry: false,
   });
   return (
-    <Card>
-      <CardHeader className="flex-row items-center justify-between gap-2">
-        <CardTitle>{t("upstream.balance")}</CardTitle>
+    <TitledCard
+      title={t("upstream.balance")}
+      actions={
         <Button variant="outline" size="sm" disabled={balance.isFetching} onClick={() => void balance.refetch()}>
           <RefreshCw />
           {t("action.refresh", { ns: "common" })}
         </Button>
-      </CardHeader>
-      <CardContent>
-        {balance.error ? (
-          <QueryError error={balance.error} />
-        ) : balance.data ? (
-          <p className="text-2xl font-semibold" data-testid="upstream-balance">
-            {formatMoney(balance.data.balance, balance.data.currency)}
-          </p>
-        ) : (
-          <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
-        )}
-      </CardContent>
-    </Card>
+      }
+    >
+      {balance.error ? (
+        <QueryError error={balance.error} />
+      ) : balance.data ? (
+        <p className="text-2xl font-semibold" data-testid="upstream-balance">
+          {formatMoney(balance.data.balance, balance.data.currency)}
+        </p>
+      ) : (
+        <Loading />
+      )}
+    </TitledCard>
   );
 }
 
 function InstancesCard({ interfaceId }: { interfaceId: string }) {
-  const { t, i18n } = useTranslation("plugins");
+  const { t } = useTranslation("plugins");
   const isAdmin = useIsAdmin();
   const [importing, setImporting] = React.useState<UpstreamInstanceItem | null>(null);
   const instances = useQuery({
@@ -80,7 +78,7 @@ function InstancesCard({ interfaceId }: { interfaceId: string }) {
     { key: "id", header: t("upstream.instanceId"), cell: (row) => <span className="font-mono text-xs">{row.instanceId}</span> },
     { key: "status", header: t("field.status"), cell: (row) => <StatusBadge status={row.status} /> },
     { key: "ip", header: t("upstream.ip"), cell: (row) => <span className="font-mono text-xs">{row.ipAddress || "—"}</span> },
-    { key: "created", header: t("field.createdAt"), cell: (row) => formatDateTime(row.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (row) => row.createdAt),
     ...(isAdmin
       ? [
           {
@@ -96,34 +94,31 @@ function InstancesCard({ interfaceId }: { interfaceId: string }) {
       : []),
   ];
   return (
-    <Card>
-      <CardHeader className="flex-row items-center justify-between gap-2">
-        <CardTitle>{t("upstream.instances")}</CardTitle>
+    <TitledCard
+      title={t("upstream.instances")}
+      actions={
         <Button variant="outline" size="sm" disabled={instances.isFetching} onClick={() => void instances.refetch()}>
           <RefreshCw />
           {instances.isFetching ? t("upstream.syncing") : t("upstream.sync")}
         </Button>
-      </CardHeader>
-      <CardContent>
-        <DataTable
-          columns={columns}
-          rows={instances.data?.instances}
-          rowKey={(row) => row.instanceId}
-          loading={instances.isPending}
-          error={instances.error}
-        />
-      </CardContent>
-      <Dialog open={importing !== null} onOpenChange={(open) => !open && setImporting(null)}>
-        {importing ? (
-          <DialogContent
-            title={t("upstream.importTitle", { id: importing.instanceId })}
-            description={t("upstream.importDescription")}
-          >
-            <ImportForm interfaceId={interfaceId} instance={importing} onDone={() => setImporting(null)} />
-          </DialogContent>
-        ) : null}
-      </Dialog>
-    </Card>
+      }
+    >
+      <DataTable
+        columns={columns}
+        rows={instances.data?.instances}
+        rowKey={(row) => row.instanceId}
+        loading={instances.isPending}
+        error={instances.error}
+      />
+      <RecordDialog
+        record={importing}
+        onClose={() => setImporting(null)}
+        title={(instance) => t("upstream.importTitle", { id: instance.instanceId })}
+        description={() => t("upstream.importDescription")}
+      >
+        {(instance) => <ImportForm interfaceId={interfaceId} instance={instance} onDone={() => setImporting(null)} />}
+      </RecordDialog>
+    </TitledCard>
   );
 }
 
@@ -163,13 +158,7 @@ function ImportForm({
     },
   );
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
-        importInstance.mutate(undefined);
-      }}
-    >
+    <Form onSubmit={() => importInstance.mutate(undefined)}>
       {customers.error ? <QueryError error={customers.error} /> : null}
       {products.error ? <QueryError error={products.error} /> : null}
       <Field label={t("upstream.customerSearch")} htmlFor="import-customer-search">
@@ -200,14 +189,7 @@ function ImportForm({
           ))}
         </Select>
       </Field>
-      <DialogFooter>
-        <Button variant="outline" onClick={onDone}>
-          {t("action.cancel", { ns: "common" })}
-        </Button>
-        <Button type="submit" disabled={importInstance.isPending || !customerId || !productId}>
-          {t("upstream.import")}
-        </Button>
-      </DialogFooter>
-    </form>
+      <DialogActions submit={t("upstream.import")} onCancel={onDone} disabled={importInstance.isPending || !customerId || !productId} />
+    </Form>
   );
 }

@@ -4,11 +4,12 @@ import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { Button } from "@rustbill/ui/button";
 import { Input } from "@rustbill/ui/input";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Dialog, DialogContent } from "@rustbill/ui/dialog";
 import { ConfirmButton } from "@/components/confirm";
-import { Field } from "@/components/form";
+import { DialogActions } from "@/components/dialog";
+import { Field, Form } from "@/components/form";
 import { api } from "@/lib/api";
-import { GroupSelect, markupPercent, useAllCategories, useAllGroups, useCatalogMutation } from "./shared";
+import { GroupField, markupPercent, useCatalogMutation } from "./shared";
 
 /** `onDeleted` runs after a batch delete (to clear the selection). */
 export function BatchActions({ ids, onDeleted }: { ids: string[]; onDeleted: () => void }) {
@@ -63,8 +64,6 @@ export function BatchActions({ ids, onDeleted }: { ids: string[]; onDeleted: () 
 
 function SetGroupDialog({ ids }: { ids: string[] }) {
   const { t } = useTranslation("products");
-  const groups = useAllGroups();
-  const categories = useAllCategories();
   const [open, setOpen] = React.useState(false);
   const [groupId, setGroupId] = React.useState("");
   const action = useCatalogMutation(
@@ -78,29 +77,10 @@ function SetGroupDialog({ ids }: { ids: string[] }) {
         {t("batch.setGroup")}
       </Button>
       <DialogContent title={t("batch.setGroupTitle", { count: ids.length })}>
-        <form
-          className="grid gap-4"
-          onSubmit={(event) => {
-            event.preventDefault();
-            action.run(undefined);
-          }}
-        >
-          <Field label={t("field.group")} htmlFor="batch-group" error={action.errors.group_id}>
-            <GroupSelect
-              id="batch-group"
-              groups={groups.data}
-              categories={categories.data}
-              empty={t("group.none")}
-              value={groupId}
-              onChange={(event) => setGroupId(event.target.value)}
-            />
-          </Field>
-          <DialogFooter>
-            <Button type="submit" disabled={action.pending}>
-              {t("batch.apply")}
-            </Button>
-          </DialogFooter>
-        </form>
+        <Form onSubmit={() => action.run(undefined)}>
+          <GroupField id="batch-group" value={groupId} onChange={setGroupId} error={action.errors.group_id} />
+          <DialogActions submit={t("batch.apply")} disabled={action.pending} />
+        </Form>
       </DialogContent>
     </Dialog>
   );
@@ -129,13 +109,7 @@ function MarkupDialog({ ids }: { ids: string[] }) {
         {t("batch.markup")}
       </Button>
       <DialogContent title={t("batch.markupTitle", { count: ids.length })} description={t("markup.explain")}>
-        <form
-          className="grid gap-4"
-          onSubmit={(event) => {
-            event.preventDefault();
-            action.run(undefined);
-          }}
-        >
+        <Form onSubmit={() => action.run(undefined)}>
           <Field
             label={t("markup.ratio")}
             htmlFor="markup-ratio"
@@ -150,12 +124,8 @@ function MarkupDialog({ ids }: { ids: string[] }) {
               required
             />
           </Field>
-          <DialogFooter>
-            <Button type="submit" disabled={action.pending}>
-              {t("markup.apply")}
-            </Button>
-          </DialogFooter>
-        </form>
+          <DialogActions submit={t("markup.apply")} disabled={action.pending} />
+        </Form>
       </DialogContent>
     </Dialog>
   );

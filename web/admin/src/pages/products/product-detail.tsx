@@ -3,10 +3,9 @@ import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { Pencil } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { ConfirmButton } from "@/components/confirm";
-import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
+import { Details, PageHeader, QueryError, StatusBadge, TitledCard } from "@/components/page";
 import type { ProductInfo } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
@@ -103,73 +102,58 @@ export function ProductDetail() {
         }
       />
       <div className="grid gap-4 lg:grid-cols-2">
-        <Card>
-          <CardHeader>
-            <CardTitle>{t("form.basics")}</CardTitle>
-          </CardHeader>
-          <CardContent>
-            <Details
-              items={[
-                [t("field.id"), <span className="font-mono text-xs">{product.id}</span>],
-                [t("field.name"), product.name],
-                [t("field.status"), <StatusBadge status={product.isActive ? "active" : "inactive"} />],
-                [
-                  t("field.provider"),
-                  <span className="inline-flex flex-wrap items-center gap-2">
-                    {provider?.providerName ?? <span className="font-mono text-xs">{product.interfaceId}</span>}
-                    {provider ? <StatusBadge status={provider.isHealthy ? "healthy" : "unhealthy"} /> : null}
-                    <Link className="text-primary hover:underline" to={`/products?provider=${product.interfaceId}`}>
-                      {t("detail.providerProducts")}
-                    </Link>
-                  </span>,
-                ],
-                [
-                  t("field.group"),
-                  product.groupId ? (
-                    <Link className="text-primary hover:underline" to={`/products?group=${product.groupId}`}>
-                      {group?.name ?? product.groupId}
-                    </Link>
-                  ) : (
-                    t("group.none")
-                  ),
-                ],
-                [
-                  t("field.category"),
-                  category ? (
-                    <Link className="text-primary hover:underline" to={`/products?category=${category.id}`}>
-                      {category.name}
-                    </Link>
-                  ) : (
-                    ""
-                  ),
-                ],
-                [t("field.createdAt"), formatDateTime(product.createdAt, i18n.language)],
-                [t("field.updatedAt"), formatDateTime(product.updatedAt, i18n.language)],
-              ]}
-            />
-          </CardContent>
-        </Card>
+        <TitledCard title={t("form.basics")}>
+          <Details
+            items={[
+              [t("field.id"), <span className="font-mono text-xs">{product.id}</span>],
+              [t("field.name"), product.name],
+              [t("field.status"), <StatusBadge status={product.isActive ? "active" : "inactive"} />],
+              [
+                t("field.provider"),
+                <span className="inline-flex flex-wrap items-center gap-2">
+                  {provider?.providerName ?? <span className="font-mono text-xs">{product.interfaceId}</span>}
+                  {provider ? <StatusBadge status={provider.isHealthy ? "healthy" : "unhealthy"} /> : null}
+                  <Link className="text-primary hover:underline" to={`/products?provider=${product.interfaceId}`}>
+                    {t("detail.providerProducts")}
+                  </Link>
+                </span>,
+              ],
+              [
+                t("field.group"),
+                product.groupId ? (
+                  <Link className="text-primary hover:underline" to={`/products?group=${product.groupId}`}>
+                    {group?.name ?? product.groupId}
+                  </Link>
+                ) : (
+                  t("group.none")
+                ),
+              ],
+              [
+                t("field.category"),
+                category ? (
+                  <Link className="text-primary hover:underline" to={`/products?category=${category.id}`}>
+                    {category.name}
+                  </Link>
+                ) : (
+                  ""
+                ),
+              ],
+              [t("field.createdAt"), formatDateTime(product.createdAt, i18n.language)],
+              [t("field.updatedAt"), formatDateTime(product.updatedAt, i18n.language)],
+            ]}
+          />
+        </TitledCard>
         <Pricing product={product} />
-        <Card>
-          <CardHeader>
-            <CardTitle>{t("field.description")}</CardTitle>
-          </CardHeader>
-          <CardContent>
-            {product.description ? (
-              <p className="whitespace-pre-wrap break-words text-sm">{product.description}</p>
-            ) : (
-              <p className="text-sm text-muted-foreground">—</p>
-            )}
-          </CardContent>
-        </Card>
-        <Card>
-          <CardHeader>
-            <CardTitle>{t("form.specs")}</CardTitle>
-          </CardHeader>
-          <CardContent>
-            <SpecsTable product={product} labels={specLabels(templateFields(provider).flatMap((s) => s.fields))} />
-          </CardContent>
-        </Card>
+        <TitledCard title={t("field.description")}>
+          {product.description ? (
+            <p className="whitespace-pre-wrap break-words text-sm">{product.description}</p>
+          ) : (
+            <p className="text-sm text-muted-foreground">—</p>
+          )}
+        </TitledCard>
+        <TitledCard title={t("form.specs")}>
+          <SpecsTable product={product} labels={specLabels(templateFields(provider).flatMap((s) => s.fields))} />
+        </TitledCard>
       </div>
     </div>
   );
@@ -186,36 +170,31 @@ function Pricing({ product }: { product: ProductInfo }) {
   const monthly = Number(product.pricePerMonth);
   const markup = cost > 0 && monthly > 0 ? markupPercent(String(monthly / cost)) : "";
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("form.pricing")}</CardTitle>
-      </CardHeader>
-      <CardContent className="grid gap-3">
-        <Table>
-          <THead>
-            <TR>
-              <TH>{t("field.cycle")}</TH>
-              <TH className="text-right">{t("field.price")}</TH>
+    <TitledCard title={t("form.pricing")} contentClassName="grid gap-3">
+      <Table>
+        <THead>
+          <TR>
+            <TH>{t("field.cycle")}</TH>
+            <TH className="text-right">{t("field.price")}</TH>
+          </TR>
+        </THead>
+        <TBody>
+          {[...CYCLES.filter((cycle) => product.billingCycles[cycle]), ...extra].map((cycle) => (
+            <TR key={cycle}>
+              <TD>{t(`cycle.${cycle}`, { defaultValue: cycle })}</TD>
+              <TD className="text-right font-mono">{formatMoney(product.billingCycles[cycle])}</TD>
             </TR>
-          </THead>
-          <TBody>
-            {[...CYCLES.filter((cycle) => product.billingCycles[cycle]), ...extra].map((cycle) => (
-              <TR key={cycle}>
-                <TD>{t(`cycle.${cycle}`, { defaultValue: cycle })}</TD>
-                <TD className="text-right font-mono">{formatMoney(product.billingCycles[cycle])}</TD>
-              </TR>
-            ))}
-          </TBody>
-        </Table>
-        <Details
-          items={[
-            [t("field.pricePerMonth"), formatMoney(product.pricePerMonth)],
-            [t("field.costPrice"), formatMoney(product.costPrice)],
-            [t("field.markup"), markup],
-          ]}
-        />
-      </CardContent>
-    </Card>
+          ))}
+        </TBody>
+      </Table>
+      <Details
+        items={[
+          [t("field.pricePerMonth"), formatMoney(product.pricePerMonth)],
+          [t("field.costPrice"), formatMoney(product.costPrice)],
+          [t("field.markup"), markup],
+        ]}
+      />
+    </TitledCard>
   );
 }
 

@@ -6,13 +6,12 @@ import { useTranslation } from "react-i18next";
 import { Trash2, Plus } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
 import { Checkbox, Input, Label, Select, Textarea } from "@rustbill/ui/input";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { Field, useApiMutation } from "@/components/form";
+import { TitledCard } from "@/components/page";
 import type { ProductInfo, SpecField } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
 import {
-  CATALOG_KEY, CYCLES, GroupSelect, markupPercent, templateFields, useAllCategories, useAllGroups, useProviders,
-  type Cycle,
+  CATALOG_KEY, CYCLES, GroupField, markupPercent, templateFields, useProviders, type Cycle,
 } from "./shared";
 
 interface SpecRow {
@@ -29,8 +28,6 @@ export function ProductForm({ product }: { product?: ProductInfo }) {
   const { t: tc } = useTranslation();
   const navigate = useNavigate();
   const providers = useProviders();
-  const groups = useAllGroups();
-  const categories = useAllCategories();
   const editing = product !== undefined;
 
   const [name, setName] = React.useState(product?.name ?? "");
@@ -117,192 +114,166 @@ export function ProductForm({ product }: { product?: ProductInfo }) {
 
   return (
     <form className="grid gap-4" onSubmit={submit} noValidate>
-      <Card>
-        <CardHeader>
-          <CardTitle>{t("form.basics")}</CardTitle>
-        </CardHeader>
-        <CardContent className="grid gap-4 md:grid-cols-2">
-          <Field label={t("field.name")} htmlFor="product-name" error={errors.name}>
-            <Input id="product-name" value={name} onChange={(e) => setName(e.target.value)} maxLength={200} required />
-          </Field>
-          <Field
-            label={t("field.provider")}
-            htmlFor="product-provider"
-            error={errors.interface_id}
-            hint={
-              providers.error
-                ? t("form.providersFailed")
-                : provider && !provider.isHealthy
-                  ? t("provider.unhealthyHint")
-                  : editing
-                    ? t("form.providerFixed")
-                    : undefined
-            }
+      <TitledCard title={t("form.basics")} contentClassName="grid gap-4 md:grid-cols-2">
+        <Field label={t("field.name")} htmlFor="product-name" error={errors.name}>
+          <Input id="product-name" value={name} onChange={(e) => setName(e.target.value)} maxLength={200} required />
+        </Field>
+        <Field
+          label={t("field.provider")}
+          htmlFor="product-provider"
+          error={errors.interface_id}
+          hint={
+            providers.error
+              ? t("form.providersFailed")
+              : provider && !provider.isHealthy
+                ? t("provider.unhealthyHint")
+                : editing
+                  ? t("form.providerFixed")
+                  : undefined
+          }
+        >
+          <Select
+            id="product-provider"
+            value={interfaceId}
+            disabled={editing}
+            onChange={(e) => setInterfaceId(e.target.value)}
+            required
           >
-            <Select
-              id="product-provider"
-              value={interfaceId}
-              disabled={editing}
-              onChange={(e) => setInterfaceId(e.target.value)}
-              required
-            >
-              <option value="">{t("form.chooseProvider")}</option>
-              {(providers.data ?? []).map((item) => (
-                <option key={item.interfaceId} value={item.interfaceId}>
-                  {item.providerName}
-                </option>
-              ))}
-              {interfaceId && !provider ? <option value={interfaceId}>{interfaceId}</option> : null}
-            </Select>
+            <option value="">{t("form.chooseProvider")}</option>
+            {(providers.data ?? []).map((item) => (
+              <option key={item.interfaceId} value={item.interfaceId}>
+                {item.providerName}
+              </option>
+            ))}
+            {interfaceId && !provider ? <option value={interfaceId}>{interfaceId}</option> : null}
+          </Select>
+        </Field>
+        <GroupField id="product-group" value={groupId} onChange={setGroupId} error={errors.group_id} />
+        <div className="flex items-center gap-2 self-end pb-2">
+          <Checkbox id="product-active" checked={isActive} onChange={(e) => setIsActive(e.target.checked)} />
+          <Label htmlFor="product-active">{t("field.active")}</Label>
+        </div>
+        <div className="md:col-span-2">
+          <Field label={t("field.description")} htmlFor="product-description" error={errors.description} hint={t("form.descriptionHint")}>
+            <Textarea id="product-description" rows={5} value={description} onChange={(e) => setDescription(e.target.value)} />
           </Field>
-          <Field label={t("field.group")} htmlFor="product-group" error={errors.group_id}>
-            <GroupSelect
-              id="product-group"
-              groups={groups.data}
-              categories={categories.data}
-              empty={t("group.none")}
-              value={groupId}
-              onChange={(e) => setGroupId(e.target.value)}
-            />
-          </Field>
-          <div className="flex items-center gap-2 self-end pb-2">
-            <Checkbox id="product-active" checked={isActive} onChange={(e) => setIsActive(e.target.checked)} />
-            <Label htmlFor="product-active">{t("field.active")}</Label>
-          </div>
-          <div className="md:col-span-2">
-            <Field label={t("field.description")} htmlFor="product-description" error={errors.description} hint={t("form.descriptionHint")}>
-              <Textarea id="product-description" rows={5} value={description} onChange={(e) => setDescription(e.target.value)} />
-            </Field>
-          </div>
-        </CardContent>
-      </Card>
+        </div>
+      </TitledCard>
 
-      <Card>
-        <CardHeader>
-          <CardTitle>{t("form.pricing")}</CardTitle>
-          <p className="text-sm text-muted-foreground">{t("form.pricingHint")}</p>
-        </CardHeader>
-        <CardContent className="grid gap-4">
-          <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
-            {CYCLES.map((cycle) => (
-              <Field
-                key={cycle}
-                label={t(`price.${cycle}`)}
-                htmlFor={`price-${cycle}`}
-                error={errors[`billing_cycles.${cycle}`] ?? (cycle === "monthly" ? errors.price_per_month : undefined)}
-              >
+      <TitledCard title={t("form.pricing")} description={t("form.pricingHint")} contentClassName="grid gap-4">
+        <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
+          {CYCLES.map((cycle) => (
+            <Field
+              key={cycle}
+              label={t(`price.${cycle}`)}
+              htmlFor={`price-${cycle}`}
+              error={errors[`billing_cycles.${cycle}`] ?? (cycle === "monthly" ? errors.price_per_month : undefined)}
+            >
+              <Input
+                id={`price-${cycle}`}
+                inputMode="decimal"
+                placeholder="0.00"
+                value={prices[cycle]}
+                onChange={(e) => setPrices((current) => ({ ...current, [cycle]: e.target.value }))}
+              />
+            </Field>
+          ))}
+        </div>
+        {errors.billing_cycles ? (
+          <p role="alert" className="text-xs text-destructive">
+            {errors.billing_cycles}
+          </p>
+        ) : null}
+        <div className="max-w-xs">
+          <Field
+            label={t("field.costPrice")}
+            htmlFor="product-cost"
+            error={errors.cost_price}
+            hint={monthlyMarkup ? t("form.currentMarkup", { percent: monthlyMarkup }) : t("form.costHint")}
+          >
+            <Input id="product-cost" inputMode="decimal" placeholder="0.00" value={costPrice} onChange={(e) => setCostPrice(e.target.value)} />
+          </Field>
+        </div>
+      </TitledCard>
+
+      <TitledCard title={t("form.specs")} description={t("form.specsHint")} contentClassName="grid gap-4">
+        {sections.map((section) => (
+          <fieldset key={section.group || "fields"} className="grid gap-3">
+            {section.group ? <legend className="mb-2 text-sm font-semibold">{section.group}</legend> : null}
+            <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+              {section.fields.map((field) => (
+                <SpecInput
+                  key={field.key}
+                  field={field}
+                  value={specValue(field.key)}
+                  onChange={(value) => setSpec(field.key, value)}
+                  error={errors[`specs.${field.key}`]}
+                />
+              ))}
+            </div>
+          </fieldset>
+        ))}
+        {interfaceId && provider && sections.length === 0 ? (
+          <p className="text-sm text-muted-foreground">{t("form.noTemplate")}</p>
+        ) : null}
+        <div className="grid gap-2">
+          <h4 className="text-sm font-semibold">{sections.length > 0 ? t("form.otherSpecs") : t("form.customSpecs")}</h4>
+          <datalist id="spec-keys">
+            {COMMON_SPEC_KEYS.map((key) => (
+              <option key={key} value={key} />
+            ))}
+          </datalist>
+          {customRows.map((row) => (
+            <div key={row.id} className="grid grid-cols-[1fr_2fr_auto] items-end gap-2">
+              <Field label={t("spec.key")} htmlFor={`spec-key-${row.id}`} error={errors[`specs.${row.key}`]}>
                 <Input
-                  id={`price-${cycle}`}
-                  inputMode="decimal"
-                  placeholder="0.00"
-                  value={prices[cycle]}
-                  onChange={(e) => setPrices((current) => ({ ...current, [cycle]: e.target.value }))}
+                  id={`spec-key-${row.id}`}
+                  list="spec-keys"
+                  value={row.key}
+                  onChange={(e) =>
+                    setSpecs((rows) => rows.map((item) => (item.id === row.id ? { ...item, key: e.target.value } : item)))
+                  }
                 />
               </Field>
-            ))}
-          </div>
-          {errors.billing_cycles ? (
-            <p role="alert" className="text-xs text-destructive">
-              {errors.billing_cycles}
-            </p>
-          ) : null}
-          <div className="max-w-xs">
-            <Field
-              label={t("field.costPrice")}
-              htmlFor="product-cost"
-              error={errors.cost_price}
-              hint={monthlyMarkup ? t("form.currentMarkup", { percent: monthlyMarkup }) : t("form.costHint")}
-            >
-              <Input id="product-cost" inputMode="decimal" placeholder="0.00" value={costPrice} onChange={(e) => setCostPrice(e.target.value)} />
-            </Field>
-          </div>
-        </CardContent>
-      </Card>
-
-      <Card>
-        <CardHeader>
-          <CardTitle>{t("form.specs")}</CardTitle>
-          <p className="text-sm text-muted-foreground">{t("form.specsHint")}</p>
-        </CardHeader>
-        <CardContent className="grid gap-4">
-          {sections.map((section) => (
-            <fieldset key={section.group || "fields"} className="grid gap-3">
-              {section.group ? <legend className="mb-2 text-sm font-semibold">{section.group}</legend> : null}
-              <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
-                {section.fields.map((field) => (
-                  <SpecInput
-                    key={field.key}
-                    field={field}
-                    value={specValue(field.key)}
-                    onChange={(value) => setSpec(field.key, value)}
-                    error={errors[`specs.${field.key}`]}
-                  />
-                ))}
-              </div>
-            </fieldset>
-          ))}
-          {interfaceId && provider && sections.length === 0 ? (
-            <p className="text-sm text-muted-foreground">{t("form.noTemplate")}</p>
-          ) : null}
-          <div className="grid gap-2">
-            <h4 className="text-sm font-semibold">{sections.length > 0 ? t("form.otherSpecs") : t("form.customSpecs")}</h4>
-            <datalist id="spec-keys">
-              {COMMON_SPEC_KEYS.map((key) => (
-                <option key={key} value={key} />
-              ))}
-            </datalist>
-            {customRows.map((row) => (
-              <div key={row.id} className="grid grid-cols-[1fr_2fr_auto] items-end gap-2">
-                <Field label={t("spec.key")} htmlFor={`spec-key-${row.id}`} error={errors[`specs.${row.key}`]}>
-                  <Input
-                    id={`spec-key-${row.id}`}
-                    list="spec-keys"
-                    value={row.key}
-                    onChange={(e) =>
-                      setSpecs((rows) => rows.map((item) => (item.id === row.id ? { ...item, key: e.target.value } : item)))
-                    }
-                  />
-                </Field>
-                <Field label={t("spec.value")} htmlFor={`spec-value-${row.id}`}>
-                  <Input
-                    id={`spec-value-${row.id}`}
-                    value={row.value}
-                    onChange={(e) =>
-                      setSpecs((rows) => rows.map((item) => (item.id === row.id ? { ...item, value: e.target.value } : item)))
-                    }
-                  />
-                </Field>
-                <Button
-                  type="button"
-                  variant="ghost"
-                  size="icon"
-                  aria-label={t("spec.remove", { key: row.key })}
-                  onClick={() => setSpecs((rows) => rows.filter((item) => item.id !== row.id))}
-                >
-                  <Trash2 />
-                </Button>
-              </div>
-            ))}
-            <div>
+              <Field label={t("spec.value")} htmlFor={`spec-value-${row.id}`}>
+                <Input
+                  id={`spec-value-${row.id}`}
+                  value={row.value}
+                  onChange={(e) =>
+                    setSpecs((rows) => rows.map((item) => (item.id === row.id ? { ...item, value: e.target.value } : item)))
+                  }
+                />
+              </Field>
               <Button
                 type="button"
-                variant="outline"
-                size="sm"
-                onClick={() => setSpecs((rows) => [...rows, { id: nextRow.current++, key: "", value: "" }])}
+                variant="ghost"
+                size="icon"
+                aria-label={t("spec.remove", { key: row.key })}
+                onClick={() => setSpecs((rows) => rows.filter((item) => item.id !== row.id))}
               >
-                <Plus />
-                {t("spec.add")}
+                <Trash2 />
               </Button>
             </div>
-            {errors.specs ? (
-              <p role="alert" className="text-xs text-destructive">
-                {errors.specs}
-              </p>
-            ) : null}
-            {specsCleared ? <p className="text-xs text-muted-foreground">{t("form.specsKept")}</p> : null}
+          ))}
+          <div>
+            <Button
+              type="button"
+              variant="outline"
+              size="sm"
+              onClick={() => setSpecs((rows) => [...rows, { id: nextRow.current++, key: "", value: "" }])}
+            >
+              <Plus />
+              {t("spec.add")}
+            </Button>
           </div>
-        </CardContent>
-      </Card>
+          {errors.specs ? (
+            <p role="alert" className="text-xs text-destructive">
+              {errors.specs}
+            </p>
+          ) : null}
+          {specsCleared ? <p className="text-xs text-muted-foreground">{t("form.specsKept")}</p> : null}
+        </div>
+      </TitledCard>
 
       <div className="flex gap-2">
         <Button type="submit" disabled={save.isPending}>

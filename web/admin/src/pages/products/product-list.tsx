@@ -1,49 +1,45 @@
 import * as React from "react";
 import { Link, useNavigate } from "react-router";
 import { useTranslation } from "react-i18next";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Plus } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
-import { Input, Select } from "@rustbill/ui/input";
+import { Input } from "@rustbill/ui/input";
 import { Badge } from "@rustbill/ui/card";
-import { DataTable, type Column } from "@/components/data-table";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { FilterForm, FilterSelect, useDraft } from "@/components/filters";
 import { Field } from "@/components/form";
 import { PageHeader, StatusBadge } from "@/components/page";
 import type { ProductInfo } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
-import { useListState, type ListState } from "@/lib/list";
-import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
+import { useListQuery, useListState, type ListState } from "@/lib/list";
+import { formatMoney } from "@rustbill/ui/utils";
 import { BatchActions } from "./batch-actions";
 import {
-  CATALOG_KEY, CYCLES, CatalogNav, GroupSelect, providerLabel, useAllCategories, useAllGroups, useProviders,
+  CATALOG_KEY, CYCLES, CatalogNav, CategoryFilter, GroupField, providerLabel, useAllGroups, useProviders,
 } from "./shared";
 
 const FILTERS = ["q", "provider", "group", "category", "status", "region"] as const;
 
 export function ProductList() {
-  const { t, i18n } = useTranslation("products");
+  const { t } = useTranslation("products");
   const { t: tc } = useTranslation();
   const navigate = useNavigate();
   const list = useListState(FILTERS);
   const { filters } = list;
   const providers = useProviders();
   const groups = useAllGroups();
-  const categories = useAllCategories();
 
-  const query = useQuery({
-    queryKey: [...CATALOG_KEY, "list", list.page, list.pageSize, filters],
-    queryFn: () =>
-      api.products.listProducts({
-        pagination: list.pageRequest,
-        search: filters.q || undefined,
-        interfaceId: filters.provider || undefined,
-        groupId: filters.group || undefined,
-        categoryId: filters.category || undefined,
-        isActive: filters.status === "active" ? true : filters.status === "inactive" ? false : undefined,
-        region: filters.region || undefined,
-      }),
-    placeholderData: keepPreviousData,
-  });
+  const query = useListQuery(CATALOG_KEY, list, (pagination) =>
+    api.products.listProducts({
+      pagination,
+      search: filters.q || undefined,
+      interfaceId: filters.provider || undefined,
+      groupId: filters.group || undefined,
+      categoryId: filters.category || undefined,
+      isActive: filters.status === "active" ? true : filters.status === "inactive" ? false : undefined,
+      region: filters.region || undefined,
+    }),
+  );
 
   // The selection belongs to the page on screen: another page or filter
   // starts with none.
@@ -86,7 +82,7 @@ export function ProductList() {
       header: t("field.status"),
       cell: (product) => <StatusBadge status={product.isActive ? "active" : "inactive"} />,
     },
-    { key: "created", header: t("field.createdAt"), cell: (product) => formatDateTime(product.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (product) => product.createdAt),
   ];
 
   return (
@@ -105,43 +101,25 @@ export function ProductList() {
       <div className="grid gap-4">
         <Filters list={list} />
         <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
-          <Field label={t("field.provider")} htmlFor="filter-provider">
-            <Select id="filter-provider" value={filters.provider} onChange={(e) => list.setFilter("provider", e.target.value)}>
-              <option value="">{tc("all")}</option>
-              {(providers.data ?? []).map((provider) => (
-                <option key={provider.interfaceId} value={provider.interfaceId}>
-                  {provider.providerName}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field label={t("field.category")} htmlFor="filter-category">
-            <Select id="filter-category" value={filters.category} onChange={(e) => list.setFilter("category", e.target.value)}>
-              <option value="">{tc("all")}</option>
-              {(categories.data ?? []).map((category) => (
-                <option key={category.id} value={category.id}>
-                  {category.name}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field label={t("field.group")} htmlFor="filter-group">
-            <GroupSelect
-              id="filter-group"
-              groups={groups.data}
-              categories={categories.data}
-              empty={tc("all")}
-              value={filters.group}
-              onChange={(e) => list.setFilter("group", e.target.value)}
-            />
-          </Field>
-          <Field label={t("field.status")} htmlFor="filter-status">
-            <Select id="filter-status" value={filters.status} onChange={(e) => list.setFilter("status", e.target.value)}>
-              <option value="">{tc("all")}</option>
-              <option value="active">{t("status.active")}</option>
-              <option value="inactive">{t("status.inactive")}</option>
-            </Select>
-          </Field>
+          <FilterSelect
+            id="filter-provider"
+            label={t("field.provider")}
+            value={filters.provider}
+            onChange={(value) => list.setFilter("provider", value)}
+            options={(providers.data ?? []).map((provider) => [provider.interfaceId, provider.providerName])}
+          />
+          <CategoryFilter value={filters.category} onChange={(value) => list.setFilter("category", value)} />
+          <GroupField id="filter-group" empty={tc("all")} value={filters.group} onChange={(value) => list.setFilter("group", value)} />
+          <FilterSelect
+            id="filter-status"
+            label={t("field.status")}
+            value={filters.status}
+            onChange={(value) => list.setFilter("status", value)}
+            options={[
+              ["active", t("status.active")],
+              ["inactive", t("status.inactive")],
+            ]}
+          />
         </div>
         <BatchActions ids={[...selected]} onDeleted={() => select(new Set())} />
         <DataTable
@@ -151,9 +129,7 @@ export function ProductList() {
           meta={query.data?.meta}
           loading={query.isFetching}
           error={query.error}
-          onPage={list.setPage}
-          onPageSize={list.setPageSize}
-          pageSize={list.pageSize}
+          paging={list}
           selection={{ selected, onChange: select }}
           onRowClick={(product) => navigate(`/products/${product.id}`)}
         />
@@ -165,21 +141,13 @@ export function ProductList() {
 /** The text filters (keyword, region), applied on submit. */
 function Filters({ list }: { list: ListState<(typeof FILTERS)[number]> }) {
   const { t } = useTranslation("products");
-  const { t: tc } = useTranslation();
-  const [q, setQ] = React.useState(list.filters.q);
-  const [region, setRegion] = React.useState(list.filters.region);
-  React.useEffect(() => {
-    setQ(list.filters.q);
-    setRegion(list.filters.region);
-  }, [list.filters.q, list.filters.region]);
+  const [q, setQ] = useDraft(list.filters.q);
+  const [region, setRegion] = useDraft(list.filters.region);
   return (
-    <form
+    <FilterForm
       className="flex flex-wrap items-end gap-3"
-      role="search"
-      onSubmit={(event) => {
-        event.preventDefault();
-        list.setFilters({ q: q.trim(), region: region.trim() });
-      }}
+      onSearch={() => list.setFilters({ q: q.trim(), region: region.trim() })}
+      onReset={list.clearFilters}
     >
       <div className="w-64">
         <Field label={t("filter.keyword")} htmlFor="filter-q">
@@ -191,14 +159,6 @@ function Filters({ list }: { list: ListState<(typeof FILTERS)[number]> }) {
           <Input id="filter-region" value={region} onChange={(e) => setRegion(e.target.value)} />
         </Field>
       </div>
-      <Button type="submit">{tc("action.search")}</Button>
-      <Button
-        type="button"
-        variant="outline"
-        onClick={() => list.setFilters({ q: "", region: "", provider: "", group: "", category: "", status: "" })}
-      >
-        {tc("action.reset")}
-      </Button>
-    </form>
+    </FilterForm>
   );
 }

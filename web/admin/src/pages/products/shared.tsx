@@ -7,6 +7,8 @@ import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Select } from "@rustbill/ui/input";
+import { FilterSelect } from "@/components/filters";
+import { Field } from "@/components/form";
 import type { ProviderInfo } from "@/gen/rustbill/integration/integration_pb";
 import type { ProductCategoryInfo } from "@/gen/rustbill/product/product_category_pb";
 import type { ProductGroupInfo } from "@/gen/rustbill/product/product_group_pb";
@@ -115,45 +117,69 @@ export function CatalogNav() {
   );
 }
 
+/** The category filter of a catalog list. */
+export function CategoryFilter({ value, onChange }: { value: string; onChange: (value: string) => void }) {
+  const { t } = useTranslation("products");
+  const categories = useAllCategories();
+  return (
+    <FilterSelect
+      id="filter-category"
+      label={t("field.category")}
+      value={value}
+      onChange={onChange}
+      options={(categories.data ?? []).map((category) => [category.id, category.name])}
+    />
+  );
+}
+
 /**
- * A native group picker, groups listed under their category. `empty` is the
- * label of the "" choice (all groups, or no group).
+ * The labelled group picker (a native select, groups listed under their
+ * category). `empty` labels the "" choice: no group (the default), or "All"
+ * in a filter.
  */
-export function GroupSelect({
-  groups,
-  categories,
+export function GroupField({
+  id,
+  value,
+  onChange,
   empty,
-  ...select
-}: Omit<React.SelectHTMLAttributes<HTMLSelectElement>, "children"> & {
-  groups: ProductGroupInfo[] | undefined;
-  categories: ProductCategoryInfo[] | undefined;
-  empty: string;
+  error,
+}: {
+  id: string;
+  value: string;
+  onChange: (groupId: string) => void;
+  empty?: string;
+  error?: string;
 }) {
   const { t } = useTranslation("products");
-  const all = groups ?? [];
+  const groups = useAllGroups();
+  const categories = useAllCategories();
+  const all = groups.data ?? [];
+  const known = categories.data ?? [];
   const sections = [
-    ...(categories ?? []).map((category) => ({
+    ...known.map((category) => ({
       label: category.name,
       groups: all.filter((group) => group.categoryId === category.id),
     })),
     {
       label: t("group.noCategory"),
-      groups: all.filter((group) => !group.categoryId || !(categories ?? []).some((c) => c.id === group.categoryId)),
+      groups: all.filter((group) => !group.categoryId || !known.some((c) => c.id === group.categoryId)),
     },
   ].filter((section) => section.groups.length > 0);
   return (
-    <Select {...select}>
-      <option value="">{empty}</option>
-      {sections.map((section, index) => (
-        <optgroup key={index} label={section.label}>
-          {section.groups.map((group) => (
-            <option key={group.id} value={group.id}>
-              {group.name}
-            </option>
-          ))}
-        </optgroup>
-      ))}
-    </Select>
+    <Field label={t("field.group")} htmlFor={id} error={error}>
+      <Select id={id} value={value} onChange={(event) => onChange(event.target.value)}>
+        <option value="">{empty ?? t("group.none")}</option>
+        {sections.map((section, index) => (
+          <optgroup key={index} label={section.label}>
+            {section.groups.map((group) => (
+              <option key={group.id} value={group.id}>
+                {group.name}
+              </option>
+            ))}
+          </optgroup>
+        ))}
+      </Select>
+    </Field>
   );
 }
 

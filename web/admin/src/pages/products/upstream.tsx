@@ -10,17 +10,15 @@ import { useQuery } from "@tanstack/react-query";
 import { Plus, RefreshCw, Trash2, Upload } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
 import { Input, Select, Textarea } from "@rustbill/ui/input";
-import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { DataTable, type Column } from "@/components/data-table";
 import { Field } from "@/components/form";
-import { PageHeader, StatusBadge } from "@/components/page";
+import { PageHeader, StatusBadge, TitledCard } from "@/components/page";
 import type { BatchUpdatePriceResponse, ProductInfo } from "@/gen/rustbill/product/product_pb";
 import { api } from "@/lib/api";
 import { formatMoney } from "@rustbill/ui/utils";
 import { BatchActions } from "./batch-actions";
 import {
-  CATALOG_KEY, CatalogNav, GroupSelect, markupPercent, useAllCategories, useAllGroups, useCatalogMutation, useProviders,
-  validMarkup,
+  CATALOG_KEY, CatalogNav, GroupField, markupPercent, useCatalogMutation, useProviders, validMarkup,
 } from "./shared";
 
 export function UpstreamPage() {
@@ -38,29 +36,25 @@ export function UpstreamPage() {
 }
 
 /** Provider, group and optional markup ratio: the inputs both cards share. */
+function useTarget() {
+  const [interfaceId, setInterfaceId] = React.useState("");
+  const [groupId, setGroupId] = React.useState("");
+  const [markup, setMarkup] = React.useState("");
+  return { interfaceId, setInterfaceId, groupId, setGroupId, markup, setMarkup };
+}
+
+/** The fields of a `useTarget` state. */
 function TargetFields({
   prefix,
-  interfaceId,
-  setInterfaceId,
-  groupId,
-  setGroupId,
-  markup,
-  setMarkup,
+  target: { interfaceId, setInterfaceId, groupId, setGroupId, markup, setMarkup },
   errors,
 }: {
   prefix: string;
-  interfaceId: string;
-  setInterfaceId: (value: string) => void;
-  groupId: string;
-  setGroupId: (value: string) => void;
-  markup: string;
-  setMarkup: (value: string) => void;
+  target: ReturnType<typeof useTarget>;
   errors: Record<string, string>;
 }) {
   const { t } = useTranslation("products");
   const providers = useProviders();
-  const groups = useAllGroups();
-  const categories = useAllCategories();
   const percent = markupPercent(markup);
   const chosen = providers.data?.find((provider) => provider.interfaceId === interfaceId);
   return (
@@ -89,16 +83,7 @@ function TargetFields({
           ))}
         </Select>
       </Field>
-      <Field label={t("field.group")} htmlFor={`${prefix}-group`} error={errors.group_id}>
-        <GroupSelect
-          id={`${prefix}-group`}
-          groups={groups.data}
-          categories={categories.data}
-          empty={t("group.none")}
-          value={groupId}
-          onChange={(e) => setGroupId(e.target.value)}
-        />
-      </Field>
+      <GroupField id={`${prefix}-group`} value={groupId} onChange={setGroupId} error={errors.group_id} />
       <Field
         label={t("upstream.markup")}
         htmlFor={`${prefix}-markup`}
@@ -124,9 +109,8 @@ function repricedSummary(t: TFunction, repriced?: BatchUpdatePriceResponse) {
 function SyncCard() {
   const { t } = useTranslation("products");
   const providers = useProviders();
-  const [interfaceId, setInterfaceId] = React.useState("");
-  const [groupId, setGroupId] = React.useState("");
-  const [markup, setMarkup] = React.useState("");
+  const target = useTarget();
+  const { interfaceId, groupId, markup } = target;
   const [result, setResult] = React.useState<{ providerName: string; ids: string[]; repriced?: BatchUpdatePriceResponse }>();
 
   const sync = useCatalogMutation(
@@ -172,33 +156,18 @@ function SyncCard() {
   };
 
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("upstream.syncTitle")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{t("upstream.syncHint")}</p>
-      </CardHeader>
-      <CardContent className="grid gap-4">
-        <form className="grid gap-4" onSubmit={submit} noValidate>
-          <TargetFields
-            prefix="sync"
-            interfaceId={interfaceId}
-            setInterfaceId={setInterfaceId}
-            groupId={groupId}
-            setGroupId={setGroupId}
-            markup={markup}
-            setMarkup={setMarkup}
-            errors={sync.errors}
-          />
-          <div>
-            <Button type="submit" disabled={sync.pending}>
-              <RefreshCw className={sync.pending ? "animate-spin" : undefined} />
-              {sync.pending ? t("upstream.syncing") : t("upstream.sync")}
-            </Button>
-          </div>
-        </form>
-        {result ? <SyncResult {...result} /> : null}
-      </CardContent>
-    </Card>
+    <TitledCard title={t("upstream.syncTitle")} description={t("upstream.syncHint")} contentClassName="grid gap-4">
+      <form className="grid gap-4" onSubmit={submit} noValidate>
+        <TargetFields prefix="sync" target={target} errors={sync.errors} />
+        <div>
+          <Button type="submit" disabled={sync.pending}>
+            <RefreshCw className={sync.pending ? "animate-spin" : undefined} />
+            {sync.pending ? t("upstream.syncing") : t("upstream.sync")}
+          </Button>
+        </div>
+      </form>
+      {result ? <SyncResult {...result} /> : null}
+    </TitledCard>
   );
 }
 
@@ -273,9 +242,8 @@ function parseSpecs(text: string): Record<string, string> | null {
 
 function ImportCard() {
   const { t } = useTranslation("products");
-  const [interfaceId, setInterfaceId] = React.useState("");
-  const [groupId, setGroupId] = React.useState("");
-  const [markup, setMarkup] = React.useState("");
+  const target = useTarget();
+  const { interfaceId, groupId, markup } = target;
   const nextRow = React.useRef(1);
   const blank = (): ItemRow => ({ id: nextRow.current++, name: "", description: "", costPrice: "", upstreamId: "", specs: "" });
   const [rows, setRows] = React.useState<ItemRow[]>(() => [{ id: 0, name: "", description: "", costPrice: "", upstreamId: "", specs: "" }]);
@@ -335,111 +303,96 @@ function ImportCard() {
   };
 
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>{t("upstream.importTitle")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{t("upstream.importHint")}</p>
-      </CardHeader>
-      <CardContent>
-        <form className="grid gap-4" onSubmit={submit} noValidate>
-          <TargetFields
-            prefix="import"
-            interfaceId={interfaceId}
-            setInterfaceId={setInterfaceId}
-            groupId={groupId}
-            setGroupId={setGroupId}
-            markup={markup}
-            setMarkup={setMarkup}
-            errors={errors}
-          />
-          <div className="grid gap-3">
-            {rows.map((row, index) => {
-              const prefix = `item-${row.id}`;
-              const error = (field: string) => errors[`items[${index}].${field}`];
-              const specsError = Object.entries(errors).find(([key]) => key.startsWith(`items[${index}].specs`))?.[1];
-              return (
-                <fieldset key={row.id} className="grid gap-3 rounded-md border p-3 md:grid-cols-[2fr_1fr_1fr_auto]">
-                  <legend className="px-1 text-xs text-muted-foreground">{t("upstream.item", { n: index + 1 })}</legend>
-                  <Field label={t("field.name")} htmlFor={`${prefix}-name`} error={error("name")}>
-                    <Input id={`${prefix}-name`} value={row.name} onChange={(e) => update(row.id, { name: e.target.value })} />
-                  </Field>
-                  <Field label={t("field.costPrice")} htmlFor={`${prefix}-cost`} error={error("cost_price")}>
-                    <Input
-                      id={`${prefix}-cost`}
-                      inputMode="decimal"
-                      placeholder="0.00"
-                      value={row.costPrice}
-                      onChange={(e) => update(row.id, { costPrice: e.target.value })}
+    <TitledCard title={t("upstream.importTitle")} description={t("upstream.importHint")}>
+      <form className="grid gap-4" onSubmit={submit} noValidate>
+        <TargetFields prefix="import" target={target} errors={errors} />
+        <div className="grid gap-3">
+          {rows.map((row, index) => {
+            const prefix = `item-${row.id}`;
+            const error = (field: string) => errors[`items[${index}].${field}`];
+            const specsError = Object.entries(errors).find(([key]) => key.startsWith(`items[${index}].specs`))?.[1];
+            return (
+              <fieldset key={row.id} className="grid gap-3 rounded-md border p-3 md:grid-cols-[2fr_1fr_1fr_auto]">
+                <legend className="px-1 text-xs text-muted-foreground">{t("upstream.item", { n: index + 1 })}</legend>
+                <Field label={t("field.name")} htmlFor={`${prefix}-name`} error={error("name")}>
+                  <Input id={`${prefix}-name`} value={row.name} onChange={(e) => update(row.id, { name: e.target.value })} />
+                </Field>
+                <Field label={t("field.costPrice")} htmlFor={`${prefix}-cost`} error={error("cost_price")}>
+                  <Input
+                    id={`${prefix}-cost`}
+                    inputMode="decimal"
+                    placeholder="0.00"
+                    value={row.costPrice}
+                    onChange={(e) => update(row.id, { costPrice: e.target.value })}
+                  />
+                </Field>
+                <Field label={t("upstream.upstreamId")} htmlFor={`${prefix}-upstream`}>
+                  <Input id={`${prefix}-upstream`} value={row.upstreamId} onChange={(e) => update(row.id, { upstreamId: e.target.value })} />
+                </Field>
+                <div className="flex items-end">
+                  <Button
+                    type="button"
+                    variant="ghost"
+                    size="icon"
+                    disabled={rows.length === 1}
+                    aria-label={t("upstream.removeItem", { n: index + 1 })}
+                    onClick={() => setRows((current) => current.filter((item) => item.id !== row.id))}
+                  >
+                    <Trash2 />
+                  </Button>
+                </div>
+                <div className="md:col-span-2">
+                  <Field label={t("field.description")} htmlFor={`${prefix}-description`} error={error("description")}>
+                    <Textarea
+                      id={`${prefix}-description`}
+                      rows={2}
+                      value={row.description}
+                      onChange={(e) => update(row.id, { description: e.target.value })}
                     />
                   </Field>
-                  <Field label={t("upstream.upstreamId")} htmlFor={`${prefix}-upstream`}>
-                    <Input id={`${prefix}-upstream`} value={row.upstreamId} onChange={(e) => update(row.id, { upstreamId: e.target.value })} />
+                </div>
+                <div className="md:col-span-2">
+                  <Field label={t("upstream.specs")} htmlFor={`${prefix}-specs`} error={specsError} hint={t("upstream.specsFormat")}>
+                    <Textarea
+                      id={`${prefix}-specs`}
+                      rows={2}
+                      className="font-mono"
+                      placeholder={"cpu_cores=2\nmemory_gb=4\nregion=hk"}
+                      value={row.specs}
+                      onChange={(e) => update(row.id, { specs: e.target.value })}
+                    />
                   </Field>
-                  <div className="flex items-end">
-                    <Button
-                      type="button"
-                      variant="ghost"
-                      size="icon"
-                      disabled={rows.length === 1}
-                      aria-label={t("upstream.removeItem", { n: index + 1 })}
-                      onClick={() => setRows((current) => current.filter((item) => item.id !== row.id))}
-                    >
-                      <Trash2 />
-                    </Button>
-                  </div>
-                  <div className="md:col-span-2">
-                    <Field label={t("field.description")} htmlFor={`${prefix}-description`} error={error("description")}>
-                      <Textarea
-                        id={`${prefix}-description`}
-                        rows={2}
-                        value={row.description}
-                        onChange={(e) => update(row.id, { description: e.target.value })}
-                      />
-                    </Field>
-                  </div>
-                  <div className="md:col-span-2">
-                    <Field label={t("upstream.specs")} htmlFor={`${prefix}-specs`} error={specsError} hint={t("upstream.specsFormat")}>
-                      <Textarea
-                        id={`${prefix}-specs`}
-                        rows={2}
-                        className="font-mono"
-                        placeholder={"cpu_cores=2\nmemory_gb=4\nregion=hk"}
-                        value={row.specs}
-                        onChange={(e) => update(row.id, { specs: e.target.value })}
-                      />
-                    </Field>
-                  </div>
-                </fieldset>
-              );
-            })}
-            {errors.items ? (
-              <p role="alert" className="text-xs text-destructive">
-                {errors.items}
-              </p>
-            ) : null}
-          </div>
-          <div className="flex flex-wrap gap-2">
-            <Button type="button" variant="outline" onClick={() => setRows((current) => [...current, blank()])}>
-              <Plus />
-              {t("upstream.addItem")}
-            </Button>
-            <Button type="submit" disabled={importing.pending}>
-              <Upload />
-              {t("upstream.import")}
-            </Button>
-          </div>
-        </form>
-        {done ? (
-          <div role="status" className="mt-4 grid gap-1 border-t pt-4 text-sm">
-            <p className="font-medium">{t("upstream.imported", { count: done.imported })}</p>
-            {done.repriced ? <p>{repricedSummary(t, done.repriced)}</p> : null}
-            <p className="text-muted-foreground">{t("upstream.importedNote")}</p>
-            <Link className="text-primary hover:underline" to={`/products?provider=${done.interfaceId}`}>
-              {t("upstream.viewProviderProducts")}
-            </Link>
-          </div>
-        ) : null}
-      </CardContent>
-    </Card>
+                </div>
+              </fieldset>
+            );
+          })}
+          {errors.items ? (
+            <p role="alert" className="text-xs text-destructive">
+              {errors.items}
+            </p>
+          ) : null}
+        </div>
+        <div className="flex flex-wrap gap-2">
+          <Button type="button" variant="outline" onClick={() => setRows((current) => [...current, blank()])}>
+            <Plus />
+            {t("upstream.addItem")}
+          </Button>
+          <Button type="submit" disabled={importing.pending}>
+            <Upload />
+            {t("upstream.import")}
+          </Button>
+        </div>
+      </form>
+      {done ? (
+        <div role="status" className="mt-4 grid gap-1 border-t pt-4 text-sm">
+          <p className="font-medium">{t("upstream.imported", { count: done.imported })}</p>
+          {done.repriced ? <p>{repricedSummary(t, done.repriced)}</p> : null}
+          <p className="text-muted-foreground">{t("upstream.importedNote")}</p>
+          <Link className="text-primary hover:underline" to={`/products?provider=${done.interfaceId}`}>
+            {t("upstream.viewProviderProducts")}
+          </Link>
+        </div>
+      ) : null}
+    </TitledCard>
   );
 }

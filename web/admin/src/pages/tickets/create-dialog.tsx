@@ -4,11 +4,12 @@ import { useNavigate } from "react-router";
 import { useTranslation } from "react-i18next";
 import { Plus } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
-import { Dialog, DialogContent, DialogFooter, DialogTrigger } from "@rustbill/ui/dialog";
-import { Input, Select, Textarea } from "@rustbill/ui/input";
-import { Field, useApiMutation } from "@/components/form";
+import { Dialog, DialogContent, DialogTrigger } from "@rustbill/ui/dialog";
+import { Input, Select } from "@rustbill/ui/input";
+import { DialogActions } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
 import { api } from "@/lib/api";
-import { CustomerPicker, PRIORITIES } from "./shared";
+import { CustomerPicker, DescriptionField, PriorityOptions } from "./shared";
 
 export function CreateTicketDialog() {
   const { t } = useTranslation("tickets");
@@ -48,13 +49,7 @@ export function CreateTicketDialog() {
         </Button>
       </DialogTrigger>
       <DialogContent title={t("create.title")} description={t("create.description")}>
-        <form
-          className="grid gap-4"
-          onSubmit={(event) => {
-            event.preventDefault();
-            create.mutate(undefined);
-          }}
-        >
+        <Form onSubmit={() => create.mutate(undefined)}>
           <Field label={t("field.customer")} htmlFor="ticket-new-customer" error={create.errors.customer_id}>
             <CustomerPicker id="ticket-new-customer" value={customerId} onChange={setCustomerId} invalid={!!create.errors.customer_id} />
           </Field>
@@ -68,33 +63,20 @@ export function CreateTicketDialog() {
               onChange={(event) => setTitle(event.target.value)}
             />
           </Field>
-          <Field label={t("field.description")} htmlFor="ticket-new-description" error={create.errors.description}>
-            <Textarea
-              id="ticket-new-description"
-              rows={6}
-              value={description}
-              aria-invalid={!!create.errors.description || undefined}
-              onChange={(event) => setDescription(event.target.value)}
-            />
-          </Field>
+          <DescriptionField
+            id="ticket-new-description"
+            rows={6}
+            value={description}
+            onChange={setDescription}
+            error={create.errors.description}
+          />
           <Field label={t("field.priority")} htmlFor="ticket-new-priority" error={create.errors.priority}>
             <Select id="ticket-new-priority" value={priority} onChange={(event) => setPriority(event.target.value)}>
-              {PRIORITIES.map((value) => (
-                <option key={value} value={value}>
-                  {t(`priority.${value}`)}
-                </option>
-              ))}
+              <PriorityOptions />
             </Select>
           </Field>
-          <DialogFooter>
-            <Button variant="outline" onClick={() => setOpen(false)}>
-              {t("action.cancel", { ns: "common" })}
-            </Button>
-            <Button type="submit" disabled={create.isPending}>
-              {t("create.submit")}
-            </Button>
-          </DialogFooter>
-        </form>
+          <DialogActions submit={t("create.submit")} onCancel={() => setOpen(false)} disabled={create.isPending} />
+        </Form>
       </DialogContent>
     </Dialog>
   );

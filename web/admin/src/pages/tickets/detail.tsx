@@ -3,20 +3,21 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
-import { ArrowLeft, Lock, Pencil, RefreshCw, Send } from "lucide-react";
+import { Lock, Pencil, RefreshCw, Send } from "lucide-react";
 import type { UserInfo } from "@/gen/rustbill/identity/identity_pb";
 import type { TicketInfo } from "@/gen/rustbill/ticket/ticket_pb";
 import { ConfirmButton } from "@/components/confirm";
-import { Field, useApiMutation } from "@/components/form";
-import { Details, PageHeader, QueryError, StatusBadge } from "@/components/page";
-import { Badge, Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
+import { DialogActions } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
+import { BackLink, Details, Loading, PageHeader, QueryError, StatusBadge, TitledCard } from "@/components/page";
+import { Badge, Card, CardContent } from "@rustbill/ui/card";
 import { Button } from "@rustbill/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Dialog, DialogContent } from "@rustbill/ui/dialog";
 import { Checkbox, Label, Select, Textarea } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 import { useIsAdmin, useMe } from "@/lib/auth";
 import { cn, formatDateTime } from "@rustbill/ui/utils";
-import { nextStatuses, PRIORITIES, PriorityBadge, replyKind, staffName, useCustomers, useStaff } from "./shared";
+import { DescriptionField, nextStatuses, PriorityBadge, PriorityOptions, replyKind, staffName, useCustomers, useStaff } from "./shared";
 
 type TicketChange = { status?: string; priority?: string; assigneeUserId?: string; description?: string };
 
@@ -30,12 +31,9 @@ export function TicketDetail() {
   });
   const staff = useStaff();
   const back = (
-    <Button variant="outline" asChild>
-      <Link to="/tickets">
-        <ArrowLeft />
-        {t("action.back", { ns: "common" })}
-      </Link>
-    </Button>
+    <BackLink to="/tickets" variant="outline">
+      {t("action.back", { ns: "common" })}
+    </BackLink>
   );
   if (ticket.error) {
     return (
@@ -45,7 +43,7 @@ export function TicketDetail() {
       </div>
     );
   }
-  if (ticket.isPending || staff.isPending) return <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>;
+  if (ticket.isPending || staff.isPending) return <Loading />;
   if (!ticket.data) return <QueryError error={new Error(t("notFound"))} />;
   return (
     <TicketView
@@ -147,117 +145,103 @@ function TicketView({
         </div>
 
         <div className="grid content-start gap-4">
-          <Card>
-            <CardHeader>
-              <CardTitle>{t("handling")}</CardTitle>
-            </CardHeader>
-            <CardContent className="grid gap-4">
-              <div className="grid gap-1.5">
-                <span className="text-sm font-medium">{t("field.status")}</span>
-                <div className="flex flex-wrap gap-2">
-                  {moves.length === 0 ? <span className="text-sm text-muted-foreground">{t("closedFinal")}</span> : null}
-                  {moves
-                    .filter((status) => status !== "closed")
-                    .map((status) => (
-                      <Button
-                        key={status}
-                        variant="outline"
-                        size="sm"
-                        disabled={update.isPending}
-                        onClick={() => update.mutate({ status })}
-                      >
-                        {t(status === "processing" && ticket.status === "resolved" ? "transition.reopen" : `transition.${status}`)}
-                      </Button>
-                    ))}
-                  {moves.includes("closed") ? (
-                    <ConfirmButton
+          <TitledCard title={t("handling")} contentClassName="grid gap-4">
+            <div className="grid gap-1.5">
+              <span className="text-sm font-medium">{t("field.status")}</span>
+              <div className="flex flex-wrap gap-2">
+                {moves.length === 0 ? <span className="text-sm text-muted-foreground">{t("closedFinal")}</span> : null}
+                {moves
+                  .filter((status) => status !== "closed")
+                  .map((status) => (
+                    <Button
+                      key={status}
+                      variant="outline"
                       size="sm"
-                      title={t("closeConfirm.title")}
-                      description={t("closeConfirm.description")}
-                      confirmLabel={t("transition.closed")}
-                      onConfirm={() => update.mutateAsync({ status: "closed" }).catch(() => undefined)}
+                      disabled={update.isPending}
+                      onClick={() => update.mutate({ status })}
                     >
-                      {t("transition.closed")}
-                    </ConfirmButton>
-                  ) : null}
-                </div>
-                {update.errors.status ? (
-                  <p className="text-xs text-destructive" role="alert">
-                    {update.errors.status}
-                  </p>
+                      {t(status === "processing" && ticket.status === "resolved" ? "transition.reopen" : `transition.${status}`)}
+                    </Button>
+                  ))}
+                {moves.includes("closed") ? (
+                  <ConfirmButton
+                    size="sm"
+                    title={t("closeConfirm.title")}
+                    description={t("closeConfirm.description")}
+                    confirmLabel={t("transition.closed")}
+                    onConfirm={() => update.mutateAsync({ status: "closed" }).catch(() => undefined)}
+                  >
+                    {t("transition.closed")}
+                  </ConfirmButton>
                 ) : null}
               </div>
-              <Field label={t("field.assignee")} htmlFor="ticket-assignee" error={update.errors.assignee_user_id}>
-                <div className="flex gap-2">
-                  <Select
-                    id="ticket-assignee"
-                    value={ticket.assigneeUserId}
-                    disabled={update.isPending}
-                    onChange={(event) => update.mutate({ assigneeUserId: event.target.value })}
-                  >
-                    <option value="">{t("unassigned")}</option>
-                    {ticket.assigneeUserId && !staffById.has(ticket.assigneeUserId) ? (
-                      <option value={ticket.assigneeUserId}>{ticket.assigneeUserId}</option>
-                    ) : null}
-                    {assignable.map((user) => (
-                      <option key={user.id} value={user.id}>
-                        {staffName(user)}
-                        {user.id === me.id ? ` (${t("me")})` : ""}
-                      </option>
-                    ))}
-                  </Select>
-                  {ticket.assigneeUserId !== me.id ? (
-                    <Button variant="outline" disabled={update.isPending} onClick={() => update.mutate({ assigneeUserId: me.id })}>
-                      {t("assignToMe")}
-                    </Button>
-                  ) : null}
-                </div>
-              </Field>
-              <Field label={t("field.priority")} htmlFor="ticket-priority" error={update.errors.priority}>
+              {update.errors.status ? (
+                <p className="text-xs text-destructive" role="alert">
+                  {update.errors.status}
+                </p>
+              ) : null}
+            </div>
+            <Field label={t("field.assignee")} htmlFor="ticket-assignee" error={update.errors.assignee_user_id}>
+              <div className="flex gap-2">
                 <Select
-                  id="ticket-priority"
-                  value={ticket.priority}
+                  id="ticket-assignee"
+                  value={ticket.assigneeUserId}
                   disabled={update.isPending}
-                  onChange={(event) => update.mutate({ priority: event.target.value })}
+                  onChange={(event) => update.mutate({ assigneeUserId: event.target.value })}
                 >
-                  {PRIORITIES.map((value) => (
-                    <option key={value} value={value}>
-                      {t(`priority.${value}`)}
+                  <option value="">{t("unassigned")}</option>
+                  {ticket.assigneeUserId && !staffById.has(ticket.assigneeUserId) ? (
+                    <option value={ticket.assigneeUserId}>{ticket.assigneeUserId}</option>
+                  ) : null}
+                  {assignable.map((user) => (
+                    <option key={user.id} value={user.id}>
+                      {staffName(user)}
+                      {user.id === me.id ? ` (${t("me")})` : ""}
                     </option>
                   ))}
                 </Select>
-              </Field>
-            </CardContent>
-          </Card>
+                {ticket.assigneeUserId !== me.id ? (
+                  <Button variant="outline" disabled={update.isPending} onClick={() => update.mutate({ assigneeUserId: me.id })}>
+                    {t("assignToMe")}
+                  </Button>
+                ) : null}
+              </div>
+            </Field>
+            <Field label={t("field.priority")} htmlFor="ticket-priority" error={update.errors.priority}>
+              <Select
+                id="ticket-priority"
+                value={ticket.priority}
+                disabled={update.isPending}
+                onChange={(event) => update.mutate({ priority: event.target.value })}
+              >
+                <PriorityOptions />
+              </Select>
+            </Field>
+          </TitledCard>
 
-          <Card>
-            <CardHeader>
-              <CardTitle>{t("details")}</CardTitle>
-            </CardHeader>
-            <CardContent className="grid gap-3">
-              <Details
-                items={[
-                  [t("field.id"), <code className="text-xs">{ticket.id}</code>],
-                  [
-                    t("field.customer"),
-                    <span className="grid">
-                      <Link to={`/customers/${ticket.customerId}`} className="text-primary hover:underline">
-                        {customerName}
-                      </Link>
-                      {customer?.email ? <span className="text-xs text-muted-foreground">{customer.email}</span> : null}
-                    </span>,
-                  ],
-                  [t("field.createdBy"), creator ? staffName(creator) : customerName],
-                  [t("field.createdAt"), formatDateTime(ticket.createdAt, i18n.language)],
-                  [t("field.updatedAt"), formatDateTime(ticket.updatedAt, i18n.language)],
-                  [t("field.replies"), ticket.replies.length],
-                ]}
-              />
-              <Link to={`/tickets?customer=${ticket.customerId}`} className="text-sm text-primary hover:underline">
-                {t("customerTickets")}
-              </Link>
-            </CardContent>
-          </Card>
+          <TitledCard title={t("details")} contentClassName="grid gap-3">
+            <Details
+              items={[
+                [t("field.id"), <code className="text-xs">{ticket.id}</code>],
+                [
+                  t("field.customer"),
+                  <span className="grid">
+                    <Link to={`/customers/${ticket.customerId}`} className="text-primary hover:underline">
+                      {customerName}
+                    </Link>
+                    {customer?.email ? <span className="text-xs text-muted-foreground">{customer.email}</span> : null}
+                  </span>,
+                ],
+                [t("field.createdBy"), creator ? staffName(creator) : customerName],
+                [t("field.createdAt"), formatDateTime(ticket.createdAt, i18n.language)],
+                [t("field.updatedAt"), formatDateTime(ticket.updatedAt, i18n.language)],
+                [t("field.replies"), ticket.replies.length],
+              ]}
+            />
+            <Link to={`/tickets?customer=${ticket.customerId}`} className="text-sm text-primary hover:underline">
+              {t("customerTickets")}
+            </Link>
+          </TitledCard>
 
           {isAdmin ? (
             <ConfirmButton
@@ -428,31 +412,10 @@ function EditDescription({ ticket }: { ticket: TicketInfo }) {
         {t("editDescription")}
       </Button>
       <DialogContent title={t("editDescription")}>
-        <form
-          className="grid gap-4"
-          onSubmit={(event) => {
-            event.preventDefault();
-            save.mutate(undefined);
-          }}
-        >
-          <Field label={t("field.description")} htmlFor="ticket-description" error={save.errors.description}>
-            <Textarea
-              id="ticket-description"
-              rows={10}
-              value={description}
-              aria-invalid={!!save.errors.description || undefined}
-              onChange={(event) => setDescription(event.target.value)}
-            />
-          </Field>
-          <DialogFooter>
-            <Button variant="outline" onClick={() => setOpen(false)}>
-              {t("action.cancel", { ns: "common" })}
-            </Button>
-            <Button type="submit" disabled={save.isPending}>
-              {t("action.save", { ns: "common" })}
-            </Button>
-          </DialogFooter>
-        </form>
+        <Form onSubmit={() => save.mutate(undefined)}>
+          <DescriptionField id="ticket-description" rows={10} value={description} onChange={setDescription} error={save.errors.description} />
+          <DialogActions submit={t("action.save", { ns: "common" })} onCancel={() => setOpen(false)} disabled={save.isPending} />
+        </Form>
       </DialogContent>
     </Dialog>
   );

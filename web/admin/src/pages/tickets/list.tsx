@@ -1,18 +1,18 @@
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "react-router";
 import { useTranslation } from "react-i18next";
 import type { TicketInfo } from "@/gen/rustbill/ticket/ticket_pb";
-import { DataTable, type Column } from "@/components/data-table";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { FilterSelect, StatusFilter } from "@/components/filters";
+import { Field } from "@/components/form";
 import { PageHeader, StatusBadge } from "@/components/page";
 import { Button } from "@rustbill/ui/button";
-import { Label, Select } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 import { useMe } from "@/lib/auth";
-import { useListState } from "@/lib/list";
+import { useListQuery, useListState } from "@/lib/list";
 import { formatDateTime } from "@rustbill/ui/utils";
 import { CreateTicketDialog } from "./create-dialog";
 import {
-  CustomerPicker, lastPublicReply, PRIORITIES, PriorityBadge, replyKind, STATUSES, staffName, useCustomers, useStaff,
+  CustomerPicker, lastPublicReply, PriorityBadge, PriorityOptions, replyKind, STATUSES, staffName, useCustomers, useStaff,
 } from "./shared";
 
 const FILTERS = ["status", "priority", "assignee", "customer"] as const;
@@ -23,22 +23,18 @@ export function TicketList() {
   const me = useMe();
   const list = useListState(FILTERS);
   const { status, priority, assignee, customer } = list.filters;
-  const tickets = useQuery({
-    queryKey: ["tickets", "list", list.page, list.pageSize, list.filters],
-    placeholderData: keepPreviousData,
-    queryFn: () =>
-      api.tickets.listTickets({
-        pagination: list.pageRequest,
-        status: status || undefined,
-        priority: priority || undefined,
-        assigneeUserId: assignee || undefined,
-        customerId: customer || undefined,
-      }),
-  });
+  const tickets = useListQuery(["tickets"], list, (pagination) =>
+    api.tickets.listTickets({
+      pagination,
+      status: status || undefined,
+      priority: priority || undefined,
+      assigneeUserId: assignee || undefined,
+      customerId: customer || undefined,
+    }),
+  );
   const staff = useStaff();
   const staffById = new Map((staff.data ?? []).map((user) => [user.id, user]));
   const customers = useCustomers((tickets.data?.tickets ?? []).map((ticket) => ticket.customerId));
-  const filtered = Object.values(list.filters).some(Boolean);
 
   const columns: Column<TicketInfo>[] = [
     {
@@ -87,53 +83,46 @@ export function TicketList() {
       },
     },
     { key: "replies", header: t("field.replies"), className: "text-right", cell: (ticket) => ticket.replies.length },
-    { key: "updated", header: t("field.updatedAt"), className: "whitespace-nowrap", cell: (ticket) => formatDateTime(ticket.updatedAt, i18n.language) },
-    { key: "created", header: t("field.createdAt"), className: "whitespace-nowrap", cell: (ticket) => formatDateTime(ticket.createdAt, i18n.language) },
+    timeColumn("updated", t("field.updatedAt"), (ticket) => ticket.updatedAt),
+    timeColumn("created", t("field.createdAt"), (ticket) => ticket.createdAt),
   ];
 
   return (
     <div>
       <PageHeader title={t("title")} description={t("subtitle")} actions={<CreateTicketDialog />} />
       <div className="mb-4 grid gap-3 sm:grid-cols-2 lg:grid-cols-5">
-        <div className="grid gap-1.5">
-          <Label htmlFor="ticket-filter-status">{t("field.status")}</Label>
-          <Select id="ticket-filter-status" value={status} onChange={(event) => list.setFilter("status", event.target.value)}>
-            <option value="">{t("all", { ns: "common" })}</option>
-            {STATUSES.map((value) => (
-              <option key={value} value={value}>
-                {t(value, { ns: "status" })}
-              </option>
-            ))}
-          </Select>
-        </div>
-        <div className="grid gap-1.5">
-          <Label htmlFor="ticket-filter-priority">{t("field.priority")}</Label>
-          <Select id="ticket-filter-priority" value={priority} onChange={(event) => list.setFilter("priority", event.target.value)}>
-            <option value="">{t("all", { ns: "common" })}</option>
-            {PRIORITIES.map((value) => (
-              <option key={value} value={value}>
-                {t(`priority.${value}`)}
-              </option>
-            ))}
-          </Select>
-        </div>
-        <div className="grid gap-1.5">
-          <Label htmlFor="ticket-filter-assignee">{t("field.assignee")}</Label>
-          <Select id="ticket-filter-assignee" value={assignee} onChange={(event) => list.setFilter("assignee", event.target.value)}>
-            <option value="">{t("all", { ns: "common" })}</option>
-            {assignee && !staffById.has(assignee) ? <option value={assignee}>{assignee}</option> : null}
-            {(staff.data ?? []).map((user) => (
-              <option key={user.id} value={user.id}>
-                {staffName(user)}
-                {user.id === me.id ? ` (${t("me")})` : ""}
-              </option>
-            ))}
-          </Select>
-        </div>
-        <div className="grid gap-1.5">
-          <Label htmlFor="ticket-filter-customer">{t("field.customer")}</Label>
+        <StatusFilter
+          id="ticket-filter-status"
+          label={t("field.status")}
+          value={status}
+          onChange={(value) => list.setFilter("status", value)}
+          statuses={STATUSES}
+        />
+        <FilterSelect
+          id="ticket-filter-priority"
+          label={t("field.priority")}
+          value={priority}
+          onChange={(value) => list.setFilter("priority", value)}
+        >
+          <PriorityOptions />
+        </FilterSelect>
+        <FilterSelect
+          id="ticket-filter-assignee"
+          label={t("field.assignee")}
+          value={assignee}
+          onChange={(value) => list.setFilter("assignee", value)}
+        >
+          {assignee && !staffById.has(assignee) ? <option value={assignee}>{assignee}</option> : null}
+          {(staff.data ?? []).map((user) => (
+            <option key={user.id} value={user.id}>
+              {staffName(user)}
+              {user.id === me.id ? ` (${t("me")})` : ""}
+            </option>
+          ))}
+        </FilterSelect>
+        <Field label={t("field.customer")} htmlFor="ticket-filter-customer">
           <CustomerPicker id="ticket-filter-customer" value={customer} onChange={(value) => list.setFilter("customer", value)} />
-        </div>
+        </Field>
         <div className="flex items-end gap-2">
           <Button
             variant={assignee === me.id ? "secondary" : "outline"}
@@ -142,8 +131,8 @@ export function TicketList() {
           >
             {t("mine")}
           </Button>
-          {filtered ? (
-            <Button variant="ghost" onClick={() => list.setFilters({ status: "", priority: "", assignee: "", customer: "" })}>
+          {list.filtered ? (
+            <Button variant="ghost" onClick={list.clearFilters}>
               {t("action.reset", { ns: "common" })}
             </Button>
           ) : null}
@@ -156,9 +145,7 @@ export function TicketList() {
         meta={tickets.data?.meta}
         loading={tickets.isPending}
         error={tickets.error}
-        onPage={list.setPage}
-        onPageSize={list.setPageSize}
-        pageSize={list.pageSize}
+        paging={list}
         onRowClick={(ticket) => navigate(`/tickets/${ticket.id}`)}
       />
     </div>

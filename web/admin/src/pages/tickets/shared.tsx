@@ -9,11 +9,14 @@ import type { UserInfo } from "@/gen/rustbill/identity/identity_pb";
 import type { TicketInfo, TicketReplyInfo } from "@/gen/rustbill/ticket/ticket_pb";
 import { Badge, type Tone } from "@rustbill/ui/card";
 import { Button } from "@rustbill/ui/button";
-import { Input } from "@rustbill/ui/input";
+import { Input, Textarea } from "@rustbill/ui/input";
+import { Field } from "@/components/form";
 import { api } from "@/lib/api";
+import { customerQuery } from "@/lib/customers";
+import { useDebounced } from "@/lib/use-debounced";
 
 export const STATUSES = ["pending", "processing", "resolved", "closed"] as const;
-export const PRIORITIES = ["low", "medium", "high", "urgent"] as const;
+const PRIORITIES = ["low", "medium", "high", "urgent"] as const;
 
 /** The legal moves of the server's state machine (services/notify tickets.rs `can_move`). */
 export function nextStatuses(from: string): string[] {
@@ -37,6 +40,20 @@ export function PriorityBadge({ priority }: { priority: string }) {
     <Badge tone={PRIORITY_TONES[priority] ?? "neutral"} data-priority={priority}>
       {t(`priority.${priority}`, { defaultValue: priority })}
     </Badge>
+  );
+}
+
+/** The priorities as the options of a select. */
+export function PriorityOptions() {
+  const { t } = useTranslation("tickets");
+  return (
+    <>
+      {PRIORITIES.map((value) => (
+        <option key={value} value={value}>
+          {t(`priority.${value}`)}
+        </option>
+      ))}
+    </>
   );
 }
 
@@ -65,17 +82,35 @@ export function staffName(user: UserInfo | undefined): string {
 export function useCustomers(ids: string[]): Map<string, CustomerInfo> {
   const unique = [...new Set(ids.filter(Boolean))];
   const results = useQueries({
-    queries: unique.map((id) => ({
-      queryKey: ["tickets", "customer", id],
-      staleTime: 60_000,
-      queryFn: async () => (await api.customers.getCustomer({ id })).customer ?? null,
-    })),
+    queries: unique.map((id) => ({ ...customerQuery(id), staleTime: 60_000 })),
   });
   const map = new Map<string, CustomerInfo>();
   for (const result of results) {
     if (result.data) map.set(result.data.id, result.data);
   }
   return map;
+}
+
+/** A ticket's description, when it is opened and when it is edited. */
+export function DescriptionField({
+  id,
+  rows,
+  value,
+  onChange,
+  error,
+}: {
+  id: string;
+  rows: number;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+}) {
+  const { t } = useTranslation("tickets");
+  return (
+    <Field label={t("field.description")} htmlFor={id} error={error}>
+      <Textarea id={id} rows={rows} value={value} aria-invalid={!!error || undefined} onChange={(event) => onChange(event.target.value)} />
+    </Field>
+  );
 }
 
 /** Whether staff or the customer wrote a reply: staff replies carry no customer id. */
@@ -86,15 +121,6 @@ export function replyKind(reply: TicketReplyInfo): "staff" | "customer" {
 /** The newest reply customers can see, if any. */
 export function lastPublicReply(ticket: TicketInfo): TicketReplyInfo | undefined {
   return ticket.replies.filter((reply) => !reply.isInternal).at(-1);
-}
-
-function useDebounced<T>(value: T, delay = 300): T {
-  const [debounced, setDebounced] = React.useState(value);
-  React.useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), delay);
-    return () => clearTimeout(timer);
-  }, [value, delay]);
-  return debounced;
 }
 
 /**

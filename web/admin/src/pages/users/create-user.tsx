@@ -1,9 +1,9 @@
 // CreateAdminUser (admin only): a new admin or operator account.
 import * as React from "react";
 import { useTranslation } from "react-i18next";
-import { Field, useApiMutation } from "@/components/form";
-import { Button } from "@rustbill/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { DialogActions, FormDialog } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
+import { NewPasswordFields, useNewPassword } from "@/components/password";
 import { Input, Select } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 
@@ -12,35 +12,31 @@ interface NewUserValues {
   displayName: string;
   email: string;
   role: string;
-  password: string;
 }
 
-const EMPTY: NewUserValues = { username: "", displayName: "", email: "", role: "operator", password: "" };
+const EMPTY: NewUserValues = { username: "", displayName: "", email: "", role: "operator" };
 
 export function CreateUserDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   const { t } = useTranslation("users");
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onOpenChange={(next) => {
         if (!next) onClose();
       }}
+      title={t("create.title")}
+      description={t("create.description")}
     >
-      {open ? (
-        <DialogContent title={t("create.title")} description={t("create.description")}>
-          <CreateUserForm onDone={onClose} />
-        </DialogContent>
-      ) : null}
-    </Dialog>
+      <CreateUserForm onDone={onClose} />
+    </FormDialog>
   );
 }
 
 function CreateUserForm({ onDone }: { onDone: () => void }) {
   const { t } = useTranslation("users");
   const [values, setValues] = React.useState<NewUserValues>(EMPTY);
-  const [confirm, setConfirm] = React.useState("");
-  const [mismatch, setMismatch] = React.useState(false);
-  const create = useApiMutation((request: NewUserValues) => api.identity.createAdminUser(request), {
+  const password = useNewPassword();
+  const create = useApiMutation((request: NewUserValues & { password: string }) => api.identity.createAdminUser(request), {
     invalidate: [["users"]],
     successMessage: t("create.done", { name: values.username.trim() }),
     onSuccess: onDone,
@@ -48,14 +44,16 @@ function CreateUserForm({ onDone }: { onDone: () => void }) {
   const set = <K extends keyof NewUserValues>(key: K, value: NewUserValues[K]) => setValues((current) => ({ ...current, [key]: value }));
 
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
-        const differs = values.password !== confirm;
-        setMismatch(differs);
-        if (!differs) {
-          create.mutate({ ...values, username: values.username.trim(), displayName: values.displayName.trim(), email: values.email.trim() });
+    <Form
+      onSubmit={() => {
+        if (password.check()) {
+          create.mutate({
+            username: values.username.trim(),
+            displayName: values.displayName.trim(),
+            email: values.email.trim(),
+            role: values.role,
+            password: password.password,
+          });
         }
       }}
     >
@@ -95,39 +93,13 @@ function CreateUserForm({ onDone }: { onDone: () => void }) {
           <option value="admin">{t("role.admin")}</option>
         </Select>
       </Field>
-      <Field label={t("create.password")} htmlFor="new-user-password" error={create.errors.password}>
-        <Input
-          id="new-user-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          aria-invalid={!!create.errors.password}
-          value={values.password}
-          onChange={(event) => set("password", event.target.value)}
-        />
-      </Field>
-      <Field label={t("create.confirmPassword")} htmlFor="new-user-confirm-password" error={mismatch ? t("passwordMismatch") : undefined}>
-        <Input
-          id="new-user-confirm-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          aria-invalid={mismatch}
-          value={confirm}
-          onChange={(event) => {
-            setConfirm(event.target.value);
-            setMismatch(false);
-          }}
-        />
-      </Field>
-      <DialogFooter>
-        <Button variant="outline" onClick={onDone}>
-          {t("action.cancel", { ns: "common" })}
-        </Button>
-        <Button type="submit" disabled={create.isPending}>
-          {t("create.submit")}
-        </Button>
-      </DialogFooter>
-    </form>
+      <NewPasswordFields
+        state={password}
+        ids={{ password: "new-user-password", confirmation: "new-user-confirm-password" }}
+        labels={{ password: t("create.password"), confirmation: t("create.confirmPassword"), mismatch: t("passwordMismatch") }}
+        error={create.errors.password}
+      />
+      <DialogActions submit={t("create.submit")} onCancel={onDone} disabled={create.isPending} />
+    </Form>
   );
 }

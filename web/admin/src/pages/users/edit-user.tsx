@@ -3,14 +3,17 @@ import * as React from "react";
 import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { ConfirmButton } from "@/components/confirm";
-import { Field, useApiMutation } from "@/components/form";
+import { RecordDialog } from "@/components/dialog";
+import { Field, Form, useApiMutation } from "@/components/form";
 import { Button } from "@rustbill/ui/button";
-import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { DialogFooter } from "@rustbill/ui/dialog";
 import { Input, Select } from "@rustbill/ui/input";
 import type { UserInfo } from "@/gen/rustbill/identity/identity_pb";
 import { api } from "@/lib/api";
 import { ME_KEY, useIsAdmin, useMe } from "@/lib/auth";
-import { CheckboxField, customerQuery } from "@/pages/customers/shared";
+import { useCustomer } from "@/lib/customers";
+import { useDebounced } from "@/lib/use-debounced";
+import { CheckboxField } from "@/pages/customers/shared";
 
 interface UserValues {
   displayName: string;
@@ -27,18 +30,14 @@ function userValues(user: UserInfo): UserValues {
 export function EditUserDialog({ user, onClose }: { user: UserInfo | null; onClose: () => void }) {
   const { t } = useTranslation("users");
   return (
-    <Dialog
-      open={user !== null}
-      onOpenChange={(open) => {
-        if (!open) onClose();
-      }}
+    <RecordDialog
+      record={user}
+      onClose={onClose}
+      title={(record) => t("edit.title", { name: record.username })}
+      description={(record) => t(record.userType === "customer" ? "edit.customerDescription" : "edit.adminDescription")}
     >
-      {user ? (
-        <DialogContent title={t("edit.title", { name: user.username })} description={t(user.userType === "customer" ? "edit.customerDescription" : "edit.adminDescription")}>
-          <EditUserForm key={user.id} user={user} onDone={onClose} />
-        </DialogContent>
-      ) : null}
-    </Dialog>
+      {(record) => <EditUserForm key={record.id} user={record} onDone={onClose} />}
+    </RecordDialog>
   );
 }
 
@@ -67,10 +66,8 @@ function EditUserForm({ user, onDone }: { user: UserInfo; onDone: () => void }) 
   const set = <K extends keyof UserValues>(key: K, value: UserValues[K]) => setValues((current) => ({ ...current, [key]: value }));
 
   return (
-    <form
-      className="grid gap-4"
-      onSubmit={(event) => {
-        event.preventDefault();
+    <Form
+      onSubmit={() => {
         if (!needsConfirm) submit();
       }}
     >
@@ -118,7 +115,7 @@ function EditUserForm({ user, onDone }: { user: UserInfo; onDone: () => void }) 
           </Button>
         )}
       </DialogFooter>
-    </form>
+    </Form>
   );
 }
 
@@ -126,12 +123,8 @@ function EditUserForm({ user, onDone }: { user: UserInfo; onDone: () => void }) 
 function CustomerPicker({ value, onChange, error }: { value: string; onChange: (id: string) => void; error?: string }) {
   const { t } = useTranslation("users");
   const [search, setSearch] = React.useState("");
-  const [term, setTerm] = React.useState("");
-  React.useEffect(() => {
-    const timer = window.setTimeout(() => setTerm(search.trim()), 300);
-    return () => window.clearTimeout(timer);
-  }, [search]);
-  const current = useQuery({ ...customerQuery(value), enabled: value !== "", staleTime: 60_000 });
+  const term = useDebounced(search.trim());
+  const current = useCustomer(value);
   const results = useQuery({
     queryKey: ["customers", "list", 1, 20, { search: term, status: "" }],
     queryFn: () => api.customers.listCustomers({ pagination: { page: 1, pageSize: 20 }, search: term || undefined }),

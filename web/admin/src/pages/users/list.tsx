@@ -2,23 +2,22 @@
 import * as React from "react";
 import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
-import { keepPreviousData, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 import { Plus, X } from "lucide-react";
 import { ConfirmButton } from "@/components/confirm";
-import { DataTable, type Column } from "@/components/data-table";
-import { Field } from "@/components/form";
+import { DataTable, timeColumn, type Column } from "@/components/data-table";
+import { FilterBar, FilterSelect, SearchBox } from "@/components/filters";
 import { PageHeader, StatusBadge } from "@/components/page";
+import { ShortId } from "@/components/refs";
 import { Button } from "@rustbill/ui/button";
 import { Badge } from "@rustbill/ui/card";
-import { Select } from "@rustbill/ui/input";
 import { Tabs, TabsList, TabsTrigger } from "@rustbill/ui/tabs";
 import type { UserInfo } from "@/gen/rustbill/identity/identity_pb";
 import { api } from "@/lib/api";
 import { useIsAdmin, useMe } from "@/lib/auth";
-import { useListState } from "@/lib/list";
-import { formatDateTime } from "@rustbill/ui/utils";
-import { customerQuery, SearchBox, ShortId } from "@/pages/customers/shared";
+import { customerQuery } from "@/lib/customers";
+import { useListQuery, useListState } from "@/lib/list";
 import { CreateUserDialog } from "./create-user";
 import { EditUserDialog } from "./edit-user";
 import { ResetPasswordDialog } from "./reset-password";
@@ -27,7 +26,7 @@ const FILTERS = ["type", "search", "status", "role", "customer"] as const;
 type UserType = "admin" | "customer";
 
 export default function UsersPage() {
-  const { t, i18n } = useTranslation("users");
+  const { t } = useTranslation("users");
   const me = useMe();
   const isAdmin = useIsAdmin();
   const client = useQueryClient();
@@ -38,19 +37,16 @@ export default function UsersPage() {
   const [resetting, setResetting] = React.useState<UserInfo | null>(null);
   const [creating, setCreating] = React.useState(false);
 
-  const query = useQuery({
-    queryKey: ["users", "list", list.page, list.pageSize, list.filters],
-    queryFn: () =>
-      api.identity.listUsers({
-        pagination: list.pageRequest,
-        userType: type,
-        search: search || undefined,
-        isActive: status === "active" ? true : status === "disabled" ? false : undefined,
-        role: type === "admin" && role ? role : undefined,
-        customerId: type === "customer" && customer ? customer : undefined,
-      }),
-    placeholderData: keepPreviousData,
-  });
+  const query = useListQuery(["users"], list, (pagination) =>
+    api.identity.listUsers({
+      pagination,
+      userType: type,
+      search: search || undefined,
+      isActive: status === "active" ? true : status === "disabled" ? false : undefined,
+      role: type === "admin" && role ? role : undefined,
+      customerId: type === "customer" && customer ? customer : undefined,
+    }),
+  );
 
   // Names of the customers linked to the customer users on this page.
   const customerIds = type === "customer" ? [...new Set((query.data?.users ?? []).map((user) => user.customerId).filter(Boolean))] : [];
@@ -98,7 +94,7 @@ export default function UsersPage() {
             ),
         },
     { key: "status", header: t("field.status"), cell: (user) => <StatusBadge status={user.isActive ? "active" : "disabled"} /> },
-    { key: "created", header: t("field.createdAt"), cell: (user) => formatDateTime(user.createdAt, i18n.language) },
+    timeColumn("created", t("field.createdAt"), (user) => user.createdAt),
     {
       key: "actions",
       header: <span className="sr-only">{t("actions")}</span>,
@@ -159,7 +155,10 @@ export default function UsersPage() {
           <TabsTrigger value="customer">{t("tabs.customer")}</TabsTrigger>
         </TabsList>
       </Tabs>
-      <div className="mb-4 flex flex-wrap items-end gap-3">
+      <FilterBar
+        className="mb-4"
+        onReset={search || status || role ? () => list.setFilters({ search: "", status: "", role: "" }) : undefined}
+      >
         <SearchBox
           id="user-search"
           label={t("filter.search")}
@@ -167,21 +166,29 @@ export default function UsersPage() {
           value={search}
           onSearch={(value) => list.setFilter("search", value)}
         />
-        <Field label={t("filter.status")} htmlFor="user-status-filter">
-          <Select id="user-status-filter" className="w-36" value={status} onChange={(event) => list.setFilter("status", event.target.value)}>
-            <option value="">{t("all", { ns: "common" })}</option>
-            <option value="active">{t("filter.active")}</option>
-            <option value="disabled">{t("filter.disabled")}</option>
-          </Select>
-        </Field>
+        <FilterSelect
+          id="user-status-filter"
+          className="w-36"
+          label={t("filter.status")}
+          value={status}
+          onChange={(value) => list.setFilter("status", value)}
+          options={[
+            ["active", t("filter.active")],
+            ["disabled", t("filter.disabled")],
+          ]}
+        />
         {type === "admin" ? (
-          <Field label={t("filter.role")} htmlFor="user-role-filter">
-            <Select id="user-role-filter" className="w-36" value={role} onChange={(event) => list.setFilter("role", event.target.value)}>
-              <option value="">{t("all", { ns: "common" })}</option>
-              <option value="admin">{t("role.admin")}</option>
-              <option value="operator">{t("role.operator")}</option>
-            </Select>
-          </Field>
+          <FilterSelect
+            id="user-role-filter"
+            className="w-36"
+            label={t("filter.role")}
+            value={role}
+            onChange={(value) => list.setFilter("role", value)}
+            options={[
+              ["admin", t("role.admin")],
+              ["operator", t("role.operator")],
+            ]}
+          />
         ) : null}
         {type === "customer" && customer ? (
           <div className="flex h-9 items-center gap-1 rounded-md border bg-muted px-3 text-sm">
@@ -194,12 +201,7 @@ export default function UsersPage() {
             </Button>
           </div>
         ) : null}
-        {search || status || role ? (
-          <Button variant="ghost" onClick={() => list.setFilters({ search: "", status: "", role: "" })}>
-            {t("action.reset", { ns: "common" })}
-          </Button>
-        ) : null}
-      </div>
+      </FilterBar>
       <DataTable
         columns={columns}
         rows={query.data?.users}
@@ -207,9 +209,7 @@ export default function UsersPage() {
         meta={query.data?.meta}
         loading={query.isPending}
         error={query.error}
-        onPage={list.setPage}
-        onPageSize={list.setPageSize}
-        pageSize={list.pageSize}
+        paging={list}
       />
       <CreateUserDialog open={creating} onClose={() => setCreating(false)} />
       <EditUserDialog user={editing} onClose={() => setEditing(null)} />
