@@ -7,10 +7,12 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: run test deps deps-test admin build release lint fmt clippy check bench clean-data
 
-## make run: install what is missing, build, start rustbill-server (embedded PostgreSQL)
+## make run: install what is missing, build, start rustbill-server (embedded PostgreSQL),
+## serving the customer portal from web/consumer/dist at / (RUSTBILL_SERVER__PORTAL_DIR= turns that off)
 run: deps admin
 	$(CARGO) build -p rustbill-server
 	@./deploy/dev/local-config.sh
+	RUSTBILL_SERVER__PORTAL_DIR="$${RUSTBILL_SERVER__PORTAL_DIR-$(CURDIR)/web/consumer/dist}" \
 	exec $(TARGET_DIR)/debug/rustbill-server
 
 ## make test: install what is missing, run every test against a real PostgreSQL

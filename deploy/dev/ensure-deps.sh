@@ -3,8 +3,9 @@
 # machine, and nothing that is already there. Works as root or through sudo.
 #   ensure-deps.sh            PostgreSQL server binaries, C toolchain, Node.js
 #                             (builds the admin web app)
-#   ensure-deps.sh --test     also buf (proto lint), redis-server and Chromium
-#                             (browser tests of the admin app)
+#   ensure-deps.sh --test     also buf (proto lint), redis-server, Chromium
+#                             (browser tests of the web apps) and Caddy (the
+#                             portal is tested behind deploy/caddy/Caddyfile)
 set -euo pipefail
 
 want_test=false
@@ -62,6 +63,8 @@ if [ "$want_test" = true ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   # CJK glyphs for the zh-CN screenshots.
   fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
+  # The customer portal's browser test serves it as production does.
+  command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"

@@ -43,6 +43,7 @@ password=$(first_of "${RUSTBILL_BOOTSTRAP__ADMIN_PASSWORD:-}" "$(value_of "$loca
 cat <<BANNER
 
   RustBill — starting on http://$host:$port
+  Customer portal / 客户门户: http://$host:$port/
   Admin UI / 管理后台:   http://$host:$port$path
   Admin login / 管理员:  $user
   Password / 密码:       ${password:-(set in your config)}

@@ -9,7 +9,9 @@
 //! 3. rate limit per client IP on Login / Register / SendVerificationCode;
 //! 4. admin app at `[server].admin_path` ([`admin_ui`]), and payment
 //!    gateways' notifications at `/callback/<gateway_interface_id>`
-//!    ([`callback`]), handed to payments' HandleCallback;
+//!    ([`callback`]), handed to payments' HandleCallback; the customer
+//!    portal's static build at `/` when `[server].portal_dir` is set
+//!    (`make run`; production serves it from Caddy);
 //! 5. CORS from `[server].cors_allowed_origins`;
 //! 6. authentication: identifies (session cookie, customer JWT, API key)
 //!    through identity's `AuthService/Resolve`, never rejects; strips
@@ -36,6 +38,7 @@ mod cors;
 mod grpc_web;
 mod health;
 mod middleware;
+mod portal;
 mod proxy;
 mod ratelimit;
 mod server;

@@ -43,6 +43,7 @@ pub struct Edge {
     cookie: SessionCookie,
     admin: AdminUi,
     admin_path: String,
+    portal_dir: String,
     reporter: HealthReporter,
     health_service: BoxSvc,
     reflection_v1: BoxSvc,
@@ -93,6 +94,7 @@ impl Edge {
             cookie: SessionCookie::from_config(config),
             admin: AdminUi::new(&config.server.admin_path, Arc::new(Embedded)),
             admin_path: config.server.admin_path.clone(),
+            portal_dir: config.server.portal_dir.clone(),
             reporter,
             health_service: BoxCloneSyncService::new(health_server),
             reflection_v1: BoxCloneSyncService::new(reflection_v1),
@@ -107,7 +109,8 @@ impl Edge {
     }
 
     /// The whole layer stack, outermost first (spec operations manual §1.3):
-    /// concurrency limit → /health, /ready → rate limit → admin app → CORS →
+    /// concurrency limit → /health, /ready → rate limit → callbacks → admin
+    /// app → customer portal (when configured) → CORS →
     /// authentication → request id / traceparent → gRPC-Web → route.
     fn stack(&self) -> BoxSvc {
         let router = Router {
@@ -122,6 +125,10 @@ impl Edge {
         let identity = self.channels.get(Backend::Identity).cloned();
         let service = wrap(Authenticate::new(identity, self.signer.clone(), self.cookie.clone()), service);
         let service = self.cors.wrap(service);
+        let service = match crate::portal::PortalLayer::new(&self.portal_dir) {
+            Some(portal) => wrap(portal, service),
+            None => service,
+        };
         let service = wrap(AdminLayer { ui: self.admin.clone() }, service);
         let service = wrap(
             crate::callback::CallbackRoute {

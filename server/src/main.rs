@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
     };
     config.log_unsupported();
     let admin_path = config.server.admin_path.clone();
+    let serves_portal = !config.server.portal_dir.trim().is_empty();
     let server = match rustbill_server::Server::start(config).await {
         Ok(server) => server,
         Err(error) => {
@@ -31,7 +32,11 @@ async fn main() -> ExitCode {
     // the server cleanly.
     let shutdown = rustbill_shared::grpc::shutdown_signal();
     // One machine-readable line; tests and scripts wait for it.
-    println!("rustbill-server ready: edge=http://{} admin=http://{}{}", server.edge_addr, server.edge_addr, admin_path);
+    let portal = if serves_portal { format!(" portal=http://{}/", server.edge_addr) } else { String::new() };
+    println!(
+        "rustbill-server ready: edge=http://{} admin=http://{}{}{portal}",
+        server.edge_addr, server.edge_addr, admin_path
+    );
     match server.run_until(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -54,6 +54,11 @@ pub struct ServerConfig {
     pub notify_email: String,
     /// URL path of the admin SPA.
     pub admin_path: String,
+    /// A built customer portal (`web/consumer/dist`) for the edge to serve
+    /// at `/`, for a single machine without a web server in front (`make
+    /// run` sets it). Empty (the default): not served; production puts the
+    /// portal behind Caddy (`deploy/caddy/Caddyfile`).
+    pub portal_dir: String,
     /// Origins allowed to call the edge from a browser (CORS). Empty means
     /// same-origin only. `"*"` allows any origin (development only).
     pub cors_allowed_origins: Vec<String>,
@@ -70,6 +75,7 @@ impl Default for ServerConfig {
             max_concurrency: 30,
             notify_email: String::new(),
             admin_path: "/admin".into(),
+            portal_dir: String::new(),
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
         }

@@ -56,7 +56,7 @@ async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 /// The text of a message's body, base64 transfer encoding undone.
-fn decoded_body(mail: &crate::smtp_server::Received) -> String {
+pub(crate) fn decoded_body(mail: &crate::smtp_server::Received) -> String {
     use base64::Engine as _;
     let body = mail.body();
     if mail.header("content-transfer-encoding").is_some_and(|encoding| encoding.eq_ignore_ascii_case("base64")) {

@@ -7,7 +7,7 @@
 // sees the new version run. Every page is screenshotted.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { env, launch, rpc, shot, step, waitFor } from "./kit.mjs";
+import { env, launch, rpc, shot, step, waitFor } from "../../ui/e2e/kit.mjs";
 
 const EDGE = env("RUSTBILL_EDGE");
 const ADMIN = `${EDGE}/admin`;

@@ -5,6 +5,11 @@
 //! what was paid, idempotent per `out_refund_no`), and [`EpayServer::pay`]
 //! marks an order paid and returns the signed notification the gateway
 //! would send to `notify_url`.
+//!
+//! For browser tests the cashier page `submit.php` shows has a pay button:
+//! its form posts to `pay.php`, which marks the order paid, sends the
+//! signed notification to `notify_url` (an HTTP GET, as epay does, from a
+//! background task) and sends the payer on to `return_url`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -134,6 +139,7 @@ fn handle(state: &Mutex<State>, request: &Recorded) -> Reply {
     }
     match (path, fields.get("act").map(String::as_str)) {
         ("/submit.php", _) => submit(&mut state, &fields),
+        ("/pay.php", _) if request.method == "POST" => cashier_pay(&mut state, &fields),
         ("/api.php", Some("order")) => order_query(&state, &fields),
         ("/api.php", Some("refund")) if request.method == "POST" => refund(&mut state, &fields),
         ("/api.php", Some("refund")) => error(-1, "请使用POST方式提交"),
@@ -183,9 +189,57 @@ fn submit(state: &mut State, fields: &BTreeMap<String, String>) -> Reply {
             status: 0,
             refunds: Vec::new(),
         };
-        state.orders.insert(number, order);
+        state.orders.insert(number.clone(), order);
     }
-    Reply::new(200, "<html><body>收银台 / cashier</body></html>").header("content-type", "text/html; charset=utf-8")
+    let order = &state.orders[&number];
+    let page = format!(
+        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>收银台 / cashier</title></head>
+<body><h1>收银台 / cashier</h1><p>{name}</p><p>¥ <span id="money">{money}</span></p>
+<form method="post" action="/pay.php"><input type="hidden" name="out_trade_no" value="{number}">
+<button type="submit">确认支付 / Pay</button></form></body></html>"#,
+        name = html_escape(&order.name),
+        money = html_escape(&order.money),
+        number = html_escape(&number),
+    );
+    Reply::new(200, page).header("content-type", "text/html; charset=utf-8")
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The payer confirms on the cashier page: paid, the notification goes
+/// out, and the payer is sent back to the merchant.
+fn cashier_pay(state: &mut State, fields: &BTreeMap<String, String>) -> Reply {
+    let number = fields.get("out_trade_no").cloned().unwrap_or_default();
+    let Some(order) = state.orders.get_mut(&number) else {
+        return Reply::new(404, "订单号不存在 / no such order");
+    };
+    if order.status == 0 {
+        order.status = 1;
+        let notification = Notification::of(order).signed(KEY);
+        let separator = if order.notify_url.contains('?') { '&' } else { '?' };
+        let url = format!("{}{separator}{notification}", order.notify_url);
+        tokio::spawn(async move {
+            // Like epay: the merchant answers "success", or it is asked again.
+            for _ in 0..5 {
+                let delivered = match reqwest::get(&url).await {
+                    Ok(response) => response.text().await.is_ok_and(|text| text.trim() == "success"),
+                    Err(_) => false,
+                };
+                if delivered {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        });
+    }
+    if order.return_url.is_empty() {
+        Reply::new(200, "<!doctype html><html><body><h1>支付成功 / Paid</h1></body></html>")
+            .header("content-type", "text/html; charset=utf-8")
+    } else {
+        Reply::new(302, "").header("location", &order.return_url)
+    }
 }
 
 fn order_query(state: &State, fields: &BTreeMap<String, String>) -> Reply {

@@ -1,7 +1,10 @@
-// The small kit the browser tests share: Chromium through playwright-core,
-// numbered steps, screenshots, waits with deadlines, and gRPC-Web calls as a
-// customer's program would make them (`buf curl` against the real edge).
+// The small kit the browser tests of both web apps share: Chromium through
+// playwright-core, numbered steps, screenshots, waits with deadlines,
+// gRPC-Web calls as a customer's program would make them (`buf curl`
+// against the real edge), and questions to the Rust harness that started
+// the stack (`ask`).
 import { execFile } from "node:child_process";
+import readline from "node:readline";
 import { promisify } from "node:util";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,4 +99,23 @@ export async function rpc(method, body, { bearer } = {}) {
   } catch (error) {
     throw new Error(`${method} failed: ${error.stderr || error.message}`);
   }
+}
+
+let answers;
+/**
+ * Asks the Rust harness for something only it can do or see (an e-mail
+ * that reached its SMTP server, an operator's action): one `ASK <json>`
+ * line on standard output, answered by one JSON line on standard input.
+ */
+export async function ask(question) {
+  answers ??= readline.createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
+  console.log(`ASK ${JSON.stringify(question)}`);
+  const { value, done } = await answers.next();
+  if (done) throw new Error(`the harness closed standard input instead of answering ${question.ask}`);
+  return JSON.parse(value);
+}
+
+/** Closes standard input's reader so the process can exit. */
+export function doneAsking() {
+  answers?.return?.();
 }
