@@ -12,6 +12,7 @@ mod microservices;
 mod notify;
 mod orders;
 mod plugins;
+mod portal_web;
 mod provider_rustbill;
 mod secrets;
 mod startup;

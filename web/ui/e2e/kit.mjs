@@ -101,6 +101,7 @@ export async function rpc(method, body, { bearer } = {}) {
   }
 }
 
+let reader;
 let answers;
 /**
  * Asks the Rust harness for something only it can do or see (an e-mail
@@ -108,14 +109,16 @@ let answers;
  * line on standard output, answered by one JSON line on standard input.
  */
 export async function ask(question) {
-  answers ??= readline.createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
+  reader ??= readline.createInterface({ input: process.stdin, terminal: false });
+  answers ??= reader[Symbol.asyncIterator]();
   console.log(`ASK ${JSON.stringify(question)}`);
   const { value, done } = await answers.next();
   if (done) throw new Error(`the harness closed standard input instead of answering ${question.ask}`);
   return JSON.parse(value);
 }
 
-/** Closes standard input's reader so the process can exit. */
+/** Stops reading standard input so the process can exit. */
 export function doneAsking() {
-  answers?.return?.();
+  reader?.close();
+  process.stdin.destroy();
 }

@@ -54,7 +54,7 @@ export function InstanceRows({ instances }: { instances: InstanceInfo[] }) {
   const columns = "md:grid-cols-[1fr_10rem_7rem_7rem_10rem]";
   return (
     <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
-      <li className={`hidden bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
+      <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
         <span>{t("field.product")}</span>
         <span>{t("field.ip")}</span>
         <span>{t("field.status")}</span>

@@ -1,5 +1,5 @@
 import * as React from "react";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useLocation, useParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { Button } from "@rustbill/ui/button";
@@ -29,6 +29,15 @@ export default function OrderDetail() {
   });
   const info = order.data?.order;
   const polling = IN_PROGRESS.includes(info?.status ?? "") ? POLL_MS : false;
+  // The instance and payment cards poll only while the order is in
+  // progress; the step that ends it (paid → active) must show there too.
+  const client = useQueryClient();
+  const status = info?.status;
+  React.useEffect(() => {
+    if (!status) return;
+    void client.invalidateQueries({ queryKey: ["instances", "byOrder", id] });
+    void client.invalidateQueries({ queryKey: ["payments", "byOrder", id] });
+  }, [client, id, status]);
 
   if (order.isError) return <QueryError error={order.error} onRetry={() => void order.refetch()} />;
   if (order.isPending) return <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>;

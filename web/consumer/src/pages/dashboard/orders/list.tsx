@@ -85,7 +85,7 @@ export function OrderRows({ orders }: { orders: OrderInfo[] }) {
   const { t, i18n } = useTranslation("orders");
   return (
     <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
-      <li className="hidden bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid md:grid-cols-[7rem_1fr_8rem_8rem_7rem_10rem]" aria-hidden>
+      <li className="hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid md:grid-cols-[7rem_1fr_8rem_8rem_7rem_10rem]" aria-hidden>
         <span>{t("field.number")}</span>
         <span>{t("field.product")}</span>
         <span>{t("field.amount")}</span>

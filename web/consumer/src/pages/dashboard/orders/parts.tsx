@@ -68,7 +68,15 @@ const PAYMENT_TONES: Record<string, Tone> = {
   refunded: "neutral",
 };
 
-const TONES = { order: ORDER_TONES, instance: INSTANCE_TONES, payment: PAYMENT_TONES };
+const INVOICE_TONES: Record<string, Tone> = {
+  draft: "neutral",
+  issued: "yellow",
+  overdue: "red",
+  paid: "green",
+  cancelled: "neutral",
+};
+
+const TONES = { order: ORDER_TONES, instance: INSTANCE_TONES, payment: PAYMENT_TONES, invoice: INVOICE_TONES };
 
 /** A coloured status word; unknown values are shown raw with a neutral badge. */
 export function StatusBadge({ kind, status }: { kind: keyof typeof TONES; status: string }) {

@@ -7,57 +7,106 @@ import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { Input, Label, Select } from "@rustbill/ui/input";
 import { formatMoney } from "@rustbill/ui/utils";
 import type { OrderInfo, PaymentInfo } from "@/gen/rustbill/order/order_pb";
-import { api, errorMessage, fieldErrors } from "@/lib/api";
+import { ConnectError, api, errorMessage, fieldErrors } from "@/lib/api";
 import { ConfirmDialog, CopyButton } from "./parts";
 
 /** The gateway id that pays from the customer's account balance. */
 const BALANCE = "balance";
 
+/** What a gateway answered: any of a QR code, a payment page, instructions. */
+export type PaymentView = Pick<PaymentInfo, "qrCode" | "paymentUrl" | "instructions">;
+
 /** Starts paying a pending order: gateway choice, then PayOrder. */
 export function PayPanel({ order, onPayment }: { order: OrderInfo; onPayment: (payment: PaymentInfo) => void }) {
+  const { t } = useTranslation("orders");
+  const client = useQueryClient();
+  return (
+    <PayCard
+      title={t("pay.title")}
+      amount={order.amount}
+      currency={order.currency}
+      initialGateway={order.gatewayInterfaceId}
+      allowBalance
+      pay={async (gatewayInterfaceId) => {
+        const response = await api.orders.payOrder({ orderId: order.id, gatewayInterfaceId });
+        if (response.payment) onPayment(response.payment);
+        void client.invalidateQueries({ queryKey: ["orders"] });
+      }}
+    />
+  );
+}
+
+/**
+ * Pays an amount through a chosen gateway: the enabled gateways, plus the
+ * account balance when `allowBalance` (asked for confirmation first);
+ * `pay` makes the call. Used for orders, invoices and recharges.
+ */
+export function PayCard({
+  title,
+  amount,
+  currency,
+  initialGateway = "",
+  allowBalance,
+  pay,
+  submitLabel,
+  children,
+}: {
+  title: string;
+  amount: string;
+  currency: string;
+  initialGateway?: string;
+  allowBalance: boolean;
+  pay: (gatewayInterfaceId: string) => Promise<void>;
+  submitLabel?: string;
+  children?: React.ReactNode;
+}) {
   const { t } = useTranslation("orders");
   const client = useQueryClient();
   const gateways = useQuery({
     queryKey: ["integration", "gateways"],
     queryFn: () => api.integration.listGateways({}),
   });
-  const [gateway, setGateway] = React.useState(order.gatewayInterfaceId);
+  const [gateway, setGateway] = React.useState(initialGateway);
   const [confirming, setConfirming] = React.useState(false);
-  const pay = useMutation({
-    mutationFn: (gatewayInterfaceId: string) => api.orders.payOrder({ orderId: order.id, gatewayInterfaceId }),
-    onSuccess: (response) => {
+  const mutation = useMutation({
+    mutationFn: pay,
+    onSuccess: () => {
       setConfirming(false);
-      if (response.payment) onPayment(response.payment);
       toast.success(t("pay.started"));
-      void client.invalidateQueries({ queryKey: ["orders"] });
       void client.invalidateQueries({ queryKey: ["payments"] });
+      void client.invalidateQueries({ queryKey: ["balance"] });
     },
     onError: (error) => {
       setConfirming(false);
-      toast.error(errorMessage(error));
+      // `pay` throws plain errors for what it showed itself (a bad amount).
+      if (!(error instanceof ConnectError)) return;
+      const fields = fieldErrors(error);
+      if (!fields.gateway_interface_id) toast.error(errorMessage(error));
     },
   });
-  const gatewayError = pay.error ? fieldErrors(pay.error).gateway_interface_id : undefined;
+  const gatewayError = mutation.error ? fieldErrors(mutation.error).gateway_interface_id : undefined;
   const choices = [
     ...(gateways.data?.gateways ?? []).map((info) => ({ id: info.gatewayId, name: info.gatewayName || info.gatewayId })),
-    { id: BALANCE, name: t("pay.balance") },
+    ...(allowBalance ? [{ id: BALANCE, name: t("pay.balance") }] : []),
   ];
-  const selected = choices.some((choice) => choice.id === gateway) ? gateway : choices[0].id;
+  const selected = choices.some((choice) => choice.id === gateway) ? gateway : (choices[0]?.id ?? "");
 
   const submit = (event: React.FormEvent) => {
     event.preventDefault();
+    if (!selected) return;
     if (selected === BALANCE) setConfirming(true);
-    else pay.mutate(selected);
+    else mutation.mutate(selected);
   };
 
   return (
     <Card>
       <CardHeader>
-        <CardTitle>{t("pay.title")}</CardTitle>
-        <p className="text-sm text-muted-foreground">{t("pay.hint", { amount: formatMoney(order.amount, order.currency) })}</p>
+        <CardTitle>{title}</CardTitle>
+        {amount ? <p className="text-sm text-muted-foreground">{t("pay.hint", { amount: formatMoney(amount, currency) })}</p> : null}
       </CardHeader>
       <CardContent>
         <form className="flex flex-wrap items-end gap-3" onSubmit={submit}>
+          {children}
           <div className="grid min-w-56 flex-1 gap-1.5 sm:flex-none">
             <Label htmlFor="pay-gateway">{t("pay.method")}</Label>
             <Select
@@ -74,9 +123,10 @@ export function PayPanel({ order, onPayment }: { order: OrderInfo; onPayment: (p
             </Select>
             {gatewayError ? <p className="text-xs text-destructive">{gatewayError}</p> : null}
             {gateways.isError ? <p className="text-xs text-destructive">{t("pay.gatewaysFailed", { message: errorMessage(gateways.error) })}</p> : null}
+            {gateways.isSuccess && choices.length === 0 ? <p className="text-xs text-muted-foreground">{t("pay.noGateway")}</p> : null}
           </div>
-          <Button type="submit" disabled={pay.isPending || gateways.isPending}>
-            {t("pay.submit")}
+          <Button type="submit" disabled={mutation.isPending || gateways.isPending || !selected}>
+            {submitLabel ?? t("pay.submit")}
           </Button>
         </form>
       </CardContent>
@@ -84,17 +134,17 @@ export function PayPanel({ order, onPayment }: { order: OrderInfo; onPayment: (p
         open={confirming}
         onOpenChange={setConfirming}
         title={t("pay.confirmTitle")}
-        description={t("pay.confirmText", { amount: formatMoney(order.amount, order.currency) })}
+        description={t("pay.confirmText", { amount: formatMoney(amount, currency) })}
         confirmLabel={t("pay.confirm")}
-        pending={pay.isPending}
-        onConfirm={() => pay.mutate(selected)}
+        pending={mutation.isPending}
+        onConfirm={() => mutation.mutate(selected)}
       />
     </Card>
   );
 }
 
 /** What the gateway returned: QR code, payment page link and instructions. */
-export function PaymentInfoView({ payment }: { payment: PaymentInfo }) {
+export function PaymentInfoView({ payment }: { payment: PaymentView }) {
   const { t } = useTranslation("orders");
   const nothing = !payment.qrCode && !payment.paymentUrl && !payment.instructions;
   return (
