@@ -21,6 +21,82 @@ use crate::ledger::{self, ENTRY_COLUMNS, Entry, Movement};
 /// 10^10; this keeps sums far from it).
 const MAX_AMOUNT: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 2);
 
+/// The amount (signed, non-zero, bounded) and the reason of a manual
+/// adjustment, or the field that is wrong.
+pub fn check_adjustment<'a>(amount: &str, description: &'a str) -> AppResult<(Decimal, &'a str)> {
+    let amount =
+        Money::parse(amount.trim()).map_err(|error| AppError::invalid_field("amount", error.to_string()))?.as_decimal();
+    if amount.is_zero() {
+        return Err(AppError::invalid_field("amount", "must not be zero"));
+    }
+    if amount.abs() > MAX_AMOUNT {
+        return Err(AppError::invalid_field("amount", "too large"));
+    }
+    let description = description.trim();
+    if description.is_empty() {
+        return Err(AppError::invalid_field("description", "say why the balance changes"));
+    }
+    if description.chars().count() > 500 {
+        return Err(AppError::invalid_field("description", "at most 500 characters"));
+    }
+    Ok((amount, description))
+}
+
+/// A manual balance adjustment (AdjustBalance, and `rustbill-cli customer
+/// adjust-balance`): `amount` is signed (a negative one debits, never below
+/// `-credit_limit`), `description` says why. Writes the ledger entry, the
+/// operation log and the `payments.balance_adjusted` event in `connection`'s
+/// transaction (search path: payments, bus); the caller commits.
+pub async fn adjust_balance(
+    connection: &mut sqlx::PgConnection,
+    caller: &Caller,
+    currency: &str,
+    customer_id: Uuid,
+    credit_limit: Decimal,
+    amount: &str,
+    description: &str,
+) -> AppResult<Entry> {
+    let (amount, description) = check_adjustment(amount, description)?;
+    let id = Uuid::now_v7();
+    let entry = ledger::apply(
+        &mut *connection,
+        Movement {
+            customer_id,
+            currency,
+            amount,
+            floor: Some(-credit_limit),
+            transaction_type: ledger::MANUAL_ADJUST,
+            reference_id: id.to_string(),
+            description: description.to_string(),
+        },
+    )
+    .await?;
+    rustbill_shared::oplog::record(
+        &mut *connection,
+        caller,
+        "balance.adjust",
+        "customer",
+        &customer_id.to_string(),
+        json!({ "amount": Money::from_decimal(amount).to_string(), "description": description }),
+    )
+    .await?;
+    events::publish(
+        &mut *connection,
+        caller,
+        events::BALANCE_ADJUSTED,
+        customer_id,
+        customer_id,
+        json!({
+            "customer_id": customer_id,
+            "amount": Money::from_decimal(amount).to_string(),
+            "balance": Money::from_decimal(entry.balance_after).to_string(),
+            "description": description,
+        }),
+    )
+    .await?;
+    Ok(entry)
+}
+
 #[derive(Debug, Clone)]
 pub struct BalanceApi {
     payments: Payments,
@@ -110,60 +186,17 @@ impl BalanceApi {
     async fn adjust(&self, caller: &Caller, request: AdjustBalanceRequest) -> AppResult<AdjustBalanceResponse> {
         caller.principal.require_admin_only()?;
         let customer_id = parse_id("customer_id", &request.customer_id)?;
-        // Signed: a negative amount debits the balance.
-        let amount = Money::parse(request.amount.trim())
-            .map_err(|error| AppError::invalid_field("amount", error.to_string()))?
-            .as_decimal();
-        if amount.is_zero() {
-            return Err(AppError::invalid_field("amount", "must not be zero"));
-        }
-        if amount.abs() > MAX_AMOUNT {
-            return Err(AppError::invalid_field("amount", "too large"));
-        }
-        let description = request.description.trim();
-        if description.is_empty() {
-            return Err(AppError::invalid_field("description", "say why the balance changes"));
-        }
-        if description.chars().count() > 500 {
-            return Err(AppError::invalid_field("description", "at most 500 characters"));
-        }
+        check_adjustment(&request.amount, &request.description)?;
         let customer = self.payments.clients.customer(caller, customer_id).await?;
         let mut transaction = self.payments.pool.begin().await?;
-        let id = Uuid::now_v7();
-        let entry = ledger::apply(
-            &mut transaction,
-            Movement {
-                customer_id,
-                currency: &self.payments.config.payments.currency,
-                amount,
-                floor: Some(-customer.credit_limit),
-                transaction_type: ledger::MANUAL_ADJUST,
-                reference_id: id.to_string(),
-                description: description.to_string(),
-            },
-        )
-        .await?;
-        rustbill_shared::oplog::record(
+        let entry = adjust_balance(
             &mut transaction,
             caller,
-            "balance.adjust",
-            "customer",
-            &customer_id.to_string(),
-            json!({ "amount": Money::from_decimal(amount).to_string(), "description": description }),
-        )
-        .await?;
-        events::publish(
-            &mut transaction,
-            caller,
-            events::BALANCE_ADJUSTED,
+            &self.payments.config.payments.currency,
             customer_id,
-            customer_id,
-            json!({
-                "customer_id": customer_id,
-                "amount": Money::from_decimal(amount).to_string(),
-                "balance": Money::from_decimal(entry.balance_after).to_string(),
-                "description": description,
-            }),
+            customer.credit_limit,
+            &request.amount,
+            &request.description,
         )
         .await?;
         transaction.commit().await?;

@@ -1,0 +1,196 @@
+//! `user list|create|passwd|disable|enable`: staff users in identity's
+//! schema, with identity's password hashing and policy. A new password or
+//! a disabled account ends the user's sessions.
+
+use clap::Subcommand;
+use rustbill_identity::{passwords, users, validate};
+use rustbill_shared::oplog;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::commands::time;
+use crate::context::{CliResult, Context, input};
+use crate::output::{Listing, done};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Lists staff users.
+    List,
+    /// Creates a staff user.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// admin or operator.
+        #[arg(long, default_value = "operator")]
+        role: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long, default_value = "")]
+        display_name: String,
+    },
+    /// Sets a staff user's password (ends their sessions).
+    Passwd {
+        username: String,
+        #[arg(long)]
+        new_password: String,
+    },
+    /// Disables a staff user (ends their sessions).
+    Disable { username: String },
+    /// Enables a disabled staff user.
+    Enable { username: String },
+}
+
+pub async fn run(context: &Context, command: UserCommand) -> CliResult {
+    match command {
+        UserCommand::List => list(context).await,
+        UserCommand::Create { username, password, role, email, display_name } => {
+            create(context, &username, &password, &role, &email, &display_name).await
+        }
+        UserCommand::Passwd { username, new_password } => passwd(context, &username, &new_password).await,
+        UserCommand::Disable { username } => set_active(context, &username, false).await,
+        UserCommand::Enable { username } => set_active(context, &username, true).await,
+    }
+}
+
+type AdminListRow =
+    (Uuid, String, String, String, String, bool, Option<chrono::DateTime<chrono::Utc>>, chrono::DateTime<chrono::Utc>);
+
+async fn list(context: &Context) -> CliResult {
+    let rows: Vec<AdminListRow> = sqlx::query_as(
+        "select id, username, display_name, email, role, is_active, last_login_at, created_at
+         from identity.admin_users order by created_at, username",
+    )
+    .fetch_all(&context.pool)
+    .await?;
+    let mut listing =
+        Listing::new(&["id", "username", "display_name", "email", "role", "active", "last_login_at", "created_at"]);
+    for (id, username, display_name, email, role, active, last_login, created) in rows {
+        listing.row(vec![
+            json!(id),
+            json!(username),
+            json!(display_name),
+            json!(email),
+            json!(role),
+            json!(active),
+            time(last_login),
+            time(Some(created)),
+        ]);
+    }
+    listing.print(context.format);
+    Ok(())
+}
+
+async fn create(
+    context: &Context,
+    username: &str,
+    password: &str,
+    role: &str,
+    email: &str,
+    display_name: &str,
+) -> CliResult {
+    let username = validate::username("username", username)?;
+    if role != "admin" && role != "operator" {
+        return Err(input(format!("role: {role:?} must be admin or operator")));
+    }
+    let password = validate::new_password("password", password, context.config.identity.password_min_length)?;
+    let hash = passwords::hash(password).await?;
+    let id = Uuid::now_v7();
+    let mut transaction = context.begin_in("identity").await?;
+    let inserted = sqlx::query(
+        "insert into admin_users (id, username, email, display_name, password_hash, role)
+         values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(&username)
+    .bind(email.trim())
+    .bind(display_name.trim())
+    .bind(&hash)
+    .bind(role)
+    .execute(&mut *transaction)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(input(format!("user {username:?} already exists")));
+    }
+    oplog::record(
+        &mut transaction,
+        &context.caller(),
+        "create_admin_user",
+        "admin_user",
+        &id.to_string(),
+        json!({ "username": username, "role": role }),
+    )
+    .await?;
+    transaction.commit().await?;
+    done(
+        context.format,
+        &format!("created {role} {username} ({id})"),
+        json!({ "id": id, "username": username, "role": role }),
+    );
+    Ok(())
+}
+
+/// The staff user called `username` (case-insensitive), or a clear error.
+async fn find(connection: &mut sqlx::PgConnection, username: &str) -> CliResult<users::AdminRow> {
+    users::admin_by_username(connection, username.trim())
+        .await?
+        .ok_or_else(|| input(format!("no staff user named {username:?} (see `rustbill-cli user list`)")))
+}
+
+async fn passwd(context: &Context, username: &str, new_password: &str) -> CliResult {
+    let password = validate::new_password("new-password", new_password, context.config.identity.password_min_length)?;
+    let mut transaction = context.begin_in("identity").await?;
+    let user = find(&mut transaction, username).await?;
+    let hash = passwords::hash(password).await?;
+    sqlx::query("update admin_users set password_hash = $2 where id = $1")
+        .bind(user.id)
+        .bind(&hash)
+        .execute(&mut *transaction)
+        .await?;
+    let ended = users::revoke_admin_sessions(&mut transaction, user.id, None).await?;
+    oplog::record(&mut transaction, &context.caller(), "reset_password", "admin_user", &user.id.to_string(), json!({}))
+        .await?;
+    transaction.commit().await?;
+    done(
+        context.format,
+        &format!("password of {} changed; {ended} session(s) ended", user.username),
+        json!({ "id": user.id, "username": user.username, "sessions_ended": ended }),
+    );
+    Ok(())
+}
+
+async fn set_active(context: &Context, username: &str, active: bool) -> CliResult {
+    let mut transaction = context.begin_in("identity").await?;
+    let user = find(&mut transaction, username).await?;
+    if !active && user.role == "admin" {
+        // Never lock everyone out: keep one active admin.
+        let others: i64 =
+            sqlx::query_scalar("select count(*) from admin_users where role = 'admin' and is_active and id <> $1")
+                .bind(user.id)
+                .fetch_one(&mut *transaction)
+                .await?;
+        if others == 0 {
+            return Err(input(format!(
+                "{} is the last active admin; create or enable another admin first",
+                user.username
+            )));
+        }
+    }
+    sqlx::query("update admin_users set is_active = $2 where id = $1")
+        .bind(user.id)
+        .bind(active)
+        .execute(&mut *transaction)
+        .await?;
+    let ended = if active { 0 } else { users::revoke_admin_sessions(&mut transaction, user.id, None).await? };
+    let action = if active { "enable_admin_user" } else { "disable_admin_user" };
+    oplog::record(&mut transaction, &context.caller(), action, "admin_user", &user.id.to_string(), json!({})).await?;
+    transaction.commit().await?;
+    let word = if active { "enabled" } else { "disabled" };
+    done(
+        context.format,
+        &format!("{} {word}; {ended} session(s) ended", user.username),
+        json!({ "id": user.id, "username": user.username, "active": active, "sessions_ended": ended }),
+    );
+    Ok(())
+}
