@@ -35,7 +35,7 @@ build:
 	$(CARGO) build --workspace
 
 release: admin
-	$(CARGO) build --release -p rustbill-server -p rustbill-edge -p rustbill-identity -p rustbill-payments -p rustbill-plugins -p rustbill-catalog -p rustbill-orders -p rustbill-notify
+	$(CARGO) build --release -p rustbill-server -p rustbill-edge -p rustbill-identity -p rustbill-payments -p rustbill-plugins -p rustbill-catalog -p rustbill-orders -p rustbill-notify -p rustbill-cli
 
 lint: deps-test fmt clippy
 	$(TARGET_DIR)/tools/node_modules/.bin/buf lint
