@@ -165,42 +165,63 @@ function KeyRows({ keys }: { keys: ApiKeyInfo[] }) {
     },
   });
   const when = (value: string) => (value ? formatDateTime(value, i18n.language) : "--");
-  const columns = "md:grid-cols-[1fr_11rem_6rem_9rem_9rem_6rem]";
+  const [now] = React.useState(Date.now);
+  const columns = "xl:grid-cols-[1fr_10rem_6rem_9rem_9rem_9rem_6rem]";
+  // Below xl each key is a card whose dates carry their own labels; from xl
+  // (seven columns need the room beside the sidebar) the cells are reordered
+  // with CSS order into the table's columns.
+  const labelled = (label: string, value: string) => (
+    <>
+      <span className="xl:hidden">{label}: </span>
+      {value}
+    </>
+  );
   return (
     <>
-      <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
-        <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
+      <ul className="grid gap-2 xl:gap-0 xl:overflow-hidden xl:rounded-lg xl:border">
+        <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground xl:grid ${columns}`} aria-hidden>
           <span>{t("apiKeys.field.name")}</span>
           <span>{t("apiKeys.field.prefix")}</span>
           <span>{t("apiKeys.field.status")}</span>
           <span>{t("apiKeys.field.created")}</span>
           <span>{t("apiKeys.field.lastUsed")}</span>
+          <span>{t("apiKeys.field.expires")}</span>
           <span />
         </li>
-        {keys.map((key) => (
-          <li
-            key={key.id}
-            data-row-key={key.id}
-            className={`grid grid-cols-2 gap-x-3 gap-y-1 rounded-lg border p-3 text-sm md:items-center md:rounded-none md:border-0 md:border-t md:py-2 ${columns}`}
-          >
-            <span className="break-words font-medium">{key.name}</span>
-            <span className="justify-self-end md:justify-self-start">
-              <Badge tone={key.enabled ? "green" : "neutral"}>{key.enabled ? t("apiKeys.enabled") : t("apiKeys.revoked")}</Badge>
-            </span>
-            <span className="col-span-2 break-all font-mono text-xs md:col-span-1 md:col-start-2 md:row-start-1">{key.keyPrefix}…</span>
-            <span className="text-xs text-muted-foreground md:text-sm">{when(key.createdAt)}</span>
-            <span className="justify-self-end text-xs text-muted-foreground md:justify-self-start md:text-sm">
-              {key.lastUsedAt ? when(key.lastUsedAt) : t("apiKeys.never")}
-            </span>
-            <span className="col-span-2 md:col-span-1 md:justify-self-end">
-              {key.enabled ? (
-                <Button variant="outline" size="sm" onClick={() => setRevoking(key)}>
-                  {t("apiKeys.revoke")}
-                </Button>
-              ) : null}
-            </span>
-          </li>
-        ))}
+        {keys.map((key) => {
+          const expired = key.enabled && key.expiresAt !== "" && Date.parse(key.expiresAt) <= now;
+          return (
+            <li
+              key={key.id}
+              data-row-key={key.id}
+              className={`grid grid-cols-2 gap-x-3 gap-y-1 rounded-lg border bg-card p-3 text-sm xl:items-center xl:rounded-none xl:border-0 xl:border-t xl:bg-transparent xl:py-2 ${columns}`}
+            >
+              <span className="break-words font-medium xl:order-1">{key.name}</span>
+              <span className="justify-self-end xl:order-3 xl:justify-self-start">
+                <Badge tone={!key.enabled ? "neutral" : expired ? "yellow" : "green"}>
+                  {!key.enabled ? t("apiKeys.revoked") : expired ? t("apiKeys.expired") : t("apiKeys.enabled")}
+                </Badge>
+              </span>
+              <span className="col-span-2 break-all font-mono text-xs xl:order-2 xl:col-span-1">{key.keyPrefix}…</span>
+              <span className="text-xs text-muted-foreground xl:order-4 xl:text-sm">
+                {labelled(t("apiKeys.field.created"), when(key.createdAt))}
+              </span>
+              <span className="justify-self-end text-xs text-muted-foreground xl:order-5 xl:justify-self-start xl:text-sm">
+                {labelled(t("apiKeys.field.lastUsed"), key.lastUsedAt ? when(key.lastUsedAt) : t("apiKeys.never"))}
+              </span>
+              <span className="self-center text-xs text-muted-foreground xl:order-6 xl:text-sm">
+                {labelled(t("apiKeys.field.expires"), key.expiresAt ? when(key.expiresAt) : t("apiKeys.noExpiry"))}
+              </span>
+              <span className="justify-self-end xl:order-7">
+                {key.enabled ? (
+                  <Button variant="outline" size="sm" onClick={() => setRevoking(key)}>
+                    {t("apiKeys.revoke")}
+                  </Button>
+                ) : null}
+              </span>
+            </li>
+          );
+        })}
       </ul>
       <ConfirmDialog
         open={revoking !== null}

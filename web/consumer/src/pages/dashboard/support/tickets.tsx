@@ -10,7 +10,6 @@ import { Badge, Card, CardContent, CardHeader, CardTitle, type Tone } from "@rus
 import { Input, Label, Select, Textarea } from "@rustbill/ui/input";
 import { cn, formatDateTime } from "@rustbill/ui/utils";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
-import { useCurrentUser } from "@/lib/auth";
 import { Field } from "@/pages/catalog/widgets";
 import { Empty, Pager, QueryError, useListParams } from "../orders/parts";
 
@@ -163,7 +162,7 @@ function NewTicket() {
               </Select>
             </Field>
             <Field id="ticket-description" label={t("create.message")} hint={t("create.messageHint")} error={errors.description}>
-              <Textarea id="ticket-description" rows={8} maxLength={10000} value={form.description} onChange={set("description")} />
+              <Textarea id="ticket-description" rows={8} maxLength={20000} value={form.description} onChange={set("description")} />
             </Field>
             <div>
               <Button type="submit" disabled={create.isPending}>
@@ -180,7 +179,6 @@ function NewTicket() {
 function TicketThread() {
   const { t, i18n } = useTranslation("support");
   const { id = "" } = useParams();
-  const me = useCurrentUser();
   const client = useQueryClient();
   const ticket = useQuery({
     queryKey: ["tickets", "detail", id],
@@ -200,6 +198,8 @@ function TicketThread() {
       const fields = fieldErrors(error);
       if (fields.content) setReplyError(fields.content);
       else toast.error(errorMessage(error));
+      // The ticket may have been closed meanwhile (FailedPrecondition).
+      void client.invalidateQueries({ queryKey: ["tickets", "detail", id] });
     },
   });
 
@@ -208,18 +208,16 @@ function TicketThread() {
   const info = ticket.data.ticket;
   if (!info) return <Empty>{t("notFound")}</Empty>;
   const closed = info.status === "closed";
-  // The opening message, then the replies; internal notes never reach a
-  // customer, and are hidden here should one ever arrive.
+  // The opening message (the description, which may be empty), then the
+  // replies in time order. Staff replies carry no customer id and sit on the
+  // other side; internal notes never reach a customer, and are hidden here
+  // should one ever arrive.
   const messages = [
-    { id: "opening", mine: true, content: info.description, at: info.createdAt },
+    ...(info.description ? [{ id: "opening", mine: true, content: info.description, at: info.createdAt }] : []),
     ...info.replies
       .filter((item) => !item.isInternal)
-      .map((item) => ({
-        id: item.id,
-        mine: item.customerId !== "" && (item.userId === "" || item.userId === me.data?.id),
-        content: item.content,
-        at: item.createdAt,
-      })),
+      .map((item) => ({ id: item.id, mine: item.customerId !== "", content: item.content, at: item.createdAt }))
+      .sort((a, b) => Date.parse(a.at) - Date.parse(b.at)),
   ];
 
   return (
@@ -249,30 +247,40 @@ function TicketThread() {
         ))}
       </ol>
       {closed ? (
-        <p className="rounded-md border bg-muted/40 p-3 text-sm text-muted-foreground">{t("thread.closed")}</p>
-      ) : (
-        <form
-          className="grid gap-2"
-          onSubmit={(event) => {
-            event.preventDefault();
-            if (!reply.trim()) {
-              setReplyError(t("thread.empty"));
-              return;
-            }
-            setReplyError("");
-            send.mutate();
-          }}
-        >
-          <Field id="ticket-reply" label={t("thread.reply")} error={replyError}>
-            <Textarea id="ticket-reply" rows={4} maxLength={10000} value={reply} onChange={(event) => setReply(event.target.value)} />
-          </Field>
-          <div>
-            <Button type="submit" disabled={send.isPending}>
-              {t("thread.send")}
-            </Button>
-          </div>
-        </form>
-      )}
+        <p role="status" className="rounded-md border bg-muted/40 p-3 text-sm text-muted-foreground">
+          {t("thread.closed")}
+        </p>
+      ) : null}
+      {/* The server refuses replies on a closed ticket: the form stays visible but disabled. */}
+      <form
+        className="grid gap-2"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (closed) return;
+          if (!reply.trim()) {
+            setReplyError(t("thread.empty"));
+            return;
+          }
+          setReplyError("");
+          send.mutate();
+        }}
+      >
+        <Field id="ticket-reply" label={t("thread.reply")} error={replyError}>
+          <Textarea
+            id="ticket-reply"
+            rows={4}
+            maxLength={20000}
+            disabled={closed}
+            value={reply}
+            onChange={(event) => setReply(event.target.value)}
+          />
+        </Field>
+        <div>
+          <Button type="submit" disabled={closed || send.isPending}>
+            {t("thread.send")}
+          </Button>
+        </div>
+      </form>
     </div>
   );
 }
