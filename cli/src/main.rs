@@ -11,6 +11,7 @@
 mod commands;
 mod context;
 mod output;
+mod tui;
 
 use std::process::ExitCode;
 
@@ -59,6 +60,8 @@ enum Command {
     /// Leader roles held by service instances.
     #[command(subcommand)]
     Leader(commands::leader::LeaderCommand),
+    /// The interactive terminal UI (8 tabs).
+    Tui,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +98,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Db(command) => commands::db::run(&context, command).await,
         Command::Events(command) => commands::events::run(&context, command).await,
         Command::Leader(command) => commands::leader::run(&context, command).await,
+        Command::Tui => tui::run(&context).await,
     };
     context.close().await;
     result

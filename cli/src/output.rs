@@ -32,6 +32,15 @@ impl Listing {
         self.rows.len()
     }
 
+    pub fn columns(&self) -> &[&'static str] {
+        &self.columns
+    }
+
+    /// The rows as table text.
+    pub fn text_rows(&self) -> Vec<Vec<String>> {
+        self.rows.iter().map(|row| row.iter().map(text).collect()).collect()
+    }
+
     /// The rows as JSON objects.
     pub fn to_json(&self) -> Value {
         Value::Array(

@@ -3,74 +3,14 @@
 //! makes (unknown user, bad amount, unknown status, …) answered with exit
 //! code 2, a message naming the problem, and nothing changed.
 
+mod support;
+
 use std::path::Path;
-use std::process::Output;
 
 use rust_decimal::Decimal;
-use rustbill_shared::testkit::TestDb;
-use serde_json::Value;
 use sqlx::PgPool;
+use support::{Cli, WEBHOOK, customer};
 use uuid::Uuid;
-
-const WEBHOOK: &str = include_str!("../../plugins/notifier-webhook.rn");
-
-struct Cli {
-    db: TestDb,
-    dir: tempfile::TempDir,
-}
-
-impl Cli {
-    async fn new() -> Self {
-        Self { db: TestDb::new().await.expect("test database"), dir: tempfile::tempdir().expect("work dir") }
-    }
-
-    /// Runs the binary in an empty directory (no config files), with only
-    /// `DATABASE_URL` set, as on an operator's machine.
-    async fn run(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_rustbill-cli"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", self.db.url())
-            .output()
-            .await
-            .expect("the binary runs")
-    }
-
-    /// Runs, expects success, returns standard output.
-    async fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args).await;
-        assert!(
-            output.status.success(),
-            "rustbill-cli {args:?} failed ({}): {}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("utf-8")
-    }
-
-    /// Runs with `--output json`, expects success, parses the output.
-    async fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--output", "json"]);
-        let text = self.ok(&all).await;
-        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{args:?} printed no JSON ({error}): {text}"))
-    }
-
-    /// Runs, expects exit code 2 and a message containing `expected`.
-    async fn refused(&self, args: &[&str], expected: &str) {
-        let output = self.run(args).await;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "rustbill-cli {args:?} should be refused: {stderr}");
-        assert!(stderr.contains(expected), "rustbill-cli {args:?}: {stderr:?} should say {expected:?}");
-    }
-
-    async fn pool(&self) -> PgPool {
-        self.db.pool().await.expect("pool")
-    }
-}
 
 #[tokio::test]
 async fn database_status_and_migration() {
@@ -180,19 +120,6 @@ async fn staff_users() {
     .await
     .unwrap();
     assert_eq!(logged, 4, "create, password, disable, enable are in the operation log");
-}
-
-async fn customer(pool: &PgPool, name: &str, email: &str, credit_limit: &str) -> Uuid {
-    let id = Uuid::now_v7();
-    sqlx::query("insert into identity.customers (id, name, email, credit_limit) values ($1, $2, $3, $4::numeric)")
-        .bind(id)
-        .bind(name)
-        .bind(email)
-        .bind(credit_limit)
-        .execute(pool)
-        .await
-        .unwrap();
-    id
 }
 
 async fn balance(pool: &PgPool, customer: Uuid) -> Decimal {
@@ -342,39 +269,9 @@ async fn plugins_events_and_leaders() {
     let cli = Cli::new().await;
     cli.ok(&["db", "migrate"]).await;
     let pool = cli.pool().await;
-    let definition = Uuid::now_v7();
-    sqlx::query(
-        "insert into plugins.plugins (id, plugin_type, plugin_id, version, file_name, script_source, script_hash)
-         values ($1, 'notifier', 'webhook', '1.0.0', 'notifier-webhook.rn', $2, 'h')",
-    )
-    .bind(definition)
-    .bind(WEBHOOK)
-    .execute(&pool)
-    .await
-    .unwrap();
-    let schema = r#"{"type":"object","required":["url"],"properties":{"url":{"type":"string"}}}"#;
-    let add = |name: &'static str, source: &'static str| {
-        let pool = pool.clone();
-        async move {
-            let id = Uuid::now_v7();
-            sqlx::query(
-                "insert into plugins.plugin_interfaces (id, plugin_def_id, plugin_type, plugin_id, display_name, config,
-                   config_schema, script_source, script_hash, plugin_version)
-                 values ($1, $2, 'notifier', 'webhook', $3, '{}', $4::jsonb, $5, 'h', '1.0.0')",
-            )
-            .bind(id)
-            .bind(definition)
-            .bind(name)
-            .bind(schema)
-            .bind(source)
-            .execute(&pool)
-            .await
-            .unwrap();
-            id
-        }
-    };
-    let hooks = add("Hooks", WEBHOOK).await;
-    add("Broken", "pub fn send( {").await;
+    let definition = support::webhook_definition(&pool).await;
+    let hooks = support::interface(&pool, definition, "Hooks", WEBHOOK, "{}").await;
+    support::interface(&pool, definition, "Broken", "pub fn send( {", "{}").await;
 
     let listed = cli.json(&["plugin", "list"]).await;
     assert_eq!(listed["plugins"][0]["plugin_id"], "webhook");

@@ -6,6 +6,7 @@
 #   ensure-deps.sh --test     also buf (proto lint), redis-server, Chromium
 #                             (browser tests of the web apps) and Caddy (the
 #                             portal is tested behind deploy/caddy/Caddyfile)
+#                             and tmux (the terminal UI's test)
 set -euo pipefail
 
 want_test=false
@@ -65,6 +66,8 @@ if [ "$want_test" = true ]; then
   fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
   # The customer portal's browser test serves it as production does.
   command -v caddy >/dev/null 2>&1 || missing+=(caddy)
+  # The terminal UI's test drives rustbill-cli tui in a real terminal.
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"

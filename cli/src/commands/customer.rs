@@ -40,7 +40,10 @@ pub enum CustomerCommand {
 
 pub async fn run(context: &Context, command: CustomerCommand) -> CliResult {
     match command {
-        CustomerCommand::List { search, limit } => list(context, search.as_deref(), limit).await,
+        CustomerCommand::List { search, limit } => {
+            listing(context, search.as_deref(), limit).await?.print(context.format);
+            Ok(())
+        }
         CustomerCommand::Show { customer } => show(context, &customer).await,
         CustomerCommand::AdjustBalance { customer, amount, reason } => {
             adjust(context, &customer, &amount, &reason).await
@@ -55,7 +58,8 @@ const CUSTOMER_SELECT: &str =
         c.created_at, b.balance
      from identity.customers c left join payments.balance_accounts b on b.customer_id = c.id";
 
-async fn list(context: &Context, search: Option<&str>, limit: i64) -> CliResult {
+/// Customers with their balance (the `customer list` rows; also the TUI's tab).
+pub async fn listing(context: &Context, search: Option<&str>, limit: i64) -> CliResult<Listing> {
     if !(1..=10_000).contains(&limit) {
         return Err(input("limit: must be between 1 and 10000"));
     }
@@ -83,8 +87,7 @@ async fn list(context: &Context, search: Option<&str>, limit: i64) -> CliResult 
             time(Some(created)),
         ]);
     }
-    listing.print(context.format);
-    Ok(())
+    Ok(listing)
 }
 
 /// A customer by id or exact e-mail.

@@ -103,8 +103,15 @@ async fn status(context: &Context) -> CliResult {
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
         return Ok(());
     }
+    status_listing(&statuses).print(Format::Table);
+    Ok(())
+}
+
+/// One row per schema: applied count, latest, pending (the `db status`
+/// table; also the TUI's tab).
+pub fn status_listing(statuses: &[SchemaStatus]) -> Listing {
     let mut listing = Listing::new(&["schema", "applied", "latest", "pending"]);
-    for status in &statuses {
+    for status in statuses {
         let latest = status.applied.last().map(|(version, description, _)| format!("{version} {description}"));
         let pending: Vec<String> =
             status.pending.iter().map(|(version, description)| format!("{version} {description}")).collect();
@@ -119,8 +126,7 @@ async fn status(context: &Context) -> CliResult {
             json!(pending),
         ]);
     }
-    listing.print(Format::Table);
-    Ok(())
+    listing
 }
 
 async fn migrate(context: &Context) -> CliResult {

@@ -28,6 +28,17 @@ type InstanceRow = (Uuid, Uuid, Uuid, String, String, String, String, chrono::Da
 
 pub async fn run(context: &Context, command: InstanceCommand) -> CliResult {
     let InstanceCommand::List { status, customer, limit } = command;
+    listing(context, status, customer, limit).await?.print(context.format);
+    Ok(())
+}
+
+/// Instances, newest first (the `instance list` rows; also the TUI's tab).
+pub async fn listing(
+    context: &Context,
+    status: Option<String>,
+    customer: Option<String>,
+    limit: i64,
+) -> CliResult<Listing> {
     if let Some(status) = status.as_deref()
         && !STATUSES.contains(&status)
     {
@@ -70,6 +81,5 @@ pub async fn run(context: &Context, command: InstanceCommand) -> CliResult {
             time(Some(created)),
         ]);
     }
-    listing.print(context.format);
-    Ok(())
+    Ok(listing)
 }

@@ -48,7 +48,6 @@ async fn list(context: &Context) -> CliResult {
     )
     .fetch_all(&context.pool)
     .await?;
-    let interfaces = all_interfaces(context).await?;
     let mut definition_list = Listing::new(&["type", "plugin_id", "version", "file", "load_error", "updated_at"]);
     for (kind, id, version, file, error, updated) in definitions {
         definition_list.row(vec![
@@ -60,20 +59,7 @@ async fn list(context: &Context) -> CliResult {
             time(Some(updated)),
         ]);
     }
-    let mut interface_list =
-        Listing::new(&["id", "display_name", "type", "plugin_id", "version", "enabled", "healthy", "health_error"]);
-    for row in &interfaces {
-        interface_list.row(vec![
-            json!(row.id),
-            json!(row.display_name),
-            json!(row.plugin_type),
-            json!(row.plugin_id),
-            json!(row.plugin_version),
-            json!(row.enabled),
-            json!(row.is_healthy),
-            json!(row.health_error.clone().unwrap_or_default()),
-        ]);
-    }
+    let interface_list = interface_listing(context).await?;
     match context.format {
         Format::Json => println!(
             "{}",
@@ -90,6 +76,26 @@ async fn list(context: &Context) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Every interface (the `plugin list` interface rows; also the TUI's tab).
+pub async fn interface_listing(context: &Context) -> CliResult<Listing> {
+    let interfaces = all_interfaces(context).await?;
+    let mut listing =
+        Listing::new(&["id", "display_name", "type", "plugin_id", "version", "enabled", "healthy", "health_error"]);
+    for row in &interfaces {
+        listing.row(vec![
+            json!(row.id),
+            json!(row.display_name),
+            json!(row.plugin_type),
+            json!(row.plugin_id),
+            json!(row.plugin_version),
+            json!(row.enabled),
+            json!(row.is_healthy),
+            json!(row.health_error.clone().unwrap_or_default()),
+        ]);
+    }
+    Ok(listing)
 }
 
 async fn all_interfaces(context: &Context) -> CliResult<Vec<InterfaceRow>> {
@@ -133,6 +139,24 @@ async fn problem(context: &Context, row: &InterfaceRow) -> CliResult<Option<Stri
 }
 
 async fn toggle(context: &Context, key: &str, enable: bool) -> CliResult {
+    let (row, changed) = set_enabled(context, key, enable).await?;
+    let word = if enable { "enabled" } else { "disabled" };
+    let message = if changed {
+        format!("{} {word}", row.display_name)
+    } else {
+        format!("{} was already {word}", row.display_name)
+    };
+    done(
+        context.format,
+        &message,
+        json!({ "id": row.id, "display_name": row.display_name, "enabled": enable, "changed": changed }),
+    );
+    Ok(())
+}
+
+/// Enables or disables an interface (by id or display name) under the
+/// plugins service's rules; the interface and whether anything changed.
+pub async fn set_enabled(context: &Context, key: &str, enable: bool) -> CliResult<(InterfaceRow, bool)> {
     let row = find(context, key).await?;
     if enable && let Some(problem) = problem(context, &row).await? {
         return Err(input(format!("cannot enable {}: {problem}", row.display_name)));
@@ -159,18 +183,7 @@ async fn toggle(context: &Context, key: &str, enable: bool) -> CliResult {
         .await?;
     }
     transaction.commit().await?;
-    let word = if enable { "enabled" } else { "disabled" };
-    let message = if changed {
-        format!("{} {word}", row.display_name)
-    } else {
-        format!("{} was already {word}", row.display_name)
-    };
-    done(
-        context.format,
-        &message,
-        json!({ "id": row.id, "display_name": row.display_name, "enabled": enable, "changed": changed }),
-    );
-    Ok(())
+    Ok((row, changed))
 }
 
 async fn check(context: &Context, key: Option<&str>) -> CliResult {

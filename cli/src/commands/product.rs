@@ -29,6 +29,12 @@ type ProductRow = (Uuid, String, Option<String>, Uuid, Decimal, Value, bool, chr
 
 pub async fn run(context: &Context, command: ProductCommand) -> CliResult {
     let ProductCommand::List { active, search, limit } = command;
+    listing(context, active, search, limit).await?.print(context.format);
+    Ok(())
+}
+
+/// Products, newest first (the `product list` rows; also the TUI's tab).
+pub async fn listing(context: &Context, active: bool, search: Option<String>, limit: i64) -> CliResult<Listing> {
     if !(1..=10_000).contains(&limit) {
         return Err(input("limit: must be between 1 and 10000"));
     }
@@ -76,6 +82,5 @@ pub async fn run(context: &Context, command: ProductCommand) -> CliResult {
             time(Some(created)),
         ]);
     }
-    listing.print(context.format);
-    Ok(())
+    Ok(listing)
 }

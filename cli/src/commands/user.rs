@@ -40,24 +40,39 @@ pub enum UserCommand {
     Disable { username: String },
     /// Enables a disabled staff user.
     Enable { username: String },
+    /// Deletes a staff user (their sessions go with them).
+    Delete { username: String },
 }
 
 pub async fn run(context: &Context, command: UserCommand) -> CliResult {
     match command {
-        UserCommand::List => list(context).await,
+        UserCommand::List => {
+            listing(context).await?.print(context.format);
+            Ok(())
+        }
         UserCommand::Create { username, password, role, email, display_name } => {
             create(context, &username, &password, &role, &email, &display_name).await
         }
         UserCommand::Passwd { username, new_password } => passwd(context, &username, &new_password).await,
         UserCommand::Disable { username } => set_active(context, &username, false).await,
         UserCommand::Enable { username } => set_active(context, &username, true).await,
+        UserCommand::Delete { username } => {
+            let (id, username) = delete(context, &username).await?;
+            done(
+                context.format,
+                &format!("deleted {username}"),
+                json!({ "id": id, "username": username, "deleted": true }),
+            );
+            Ok(())
+        }
     }
 }
 
 type AdminListRow =
     (Uuid, String, String, String, String, bool, Option<chrono::DateTime<chrono::Utc>>, chrono::DateTime<chrono::Utc>);
 
-async fn list(context: &Context) -> CliResult {
+/// Every staff user (the `user list` rows; also the TUI's tab).
+pub async fn listing(context: &Context) -> CliResult<Listing> {
     let rows: Vec<AdminListRow> = sqlx::query_as(
         "select id, username, display_name, email, role, is_active, last_login_at, created_at
          from identity.admin_users order by created_at, username",
@@ -78,8 +93,7 @@ async fn list(context: &Context) -> CliResult {
             time(Some(created)),
         ]);
     }
-    listing.print(context.format);
-    Ok(())
+    Ok(listing)
 }
 
 async fn create(
@@ -160,22 +174,47 @@ async fn passwd(context: &Context, username: &str, new_password: &str) -> CliRes
     Ok(())
 }
 
+/// Never lock everyone out: refuses to disable or delete the last active
+/// admin.
+async fn keep_an_admin(connection: &mut sqlx::PgConnection, user: &users::AdminRow) -> CliResult {
+    if user.role != "admin" || !user.is_active {
+        return Ok(());
+    }
+    let others: i64 =
+        sqlx::query_scalar("select count(*) from admin_users where role = 'admin' and is_active and id <> $1")
+            .bind(user.id)
+            .fetch_one(&mut *connection)
+            .await?;
+    if others == 0 {
+        return Err(input(format!("{} is the last active admin; create or enable another admin first", user.username)));
+    }
+    Ok(())
+}
+
+/// Deletes a staff user; their id and name.
+pub async fn delete(context: &Context, username: &str) -> CliResult<(Uuid, String)> {
+    let mut transaction = context.begin_in("identity").await?;
+    let user = find(&mut transaction, username).await?;
+    keep_an_admin(&mut transaction, &user).await?;
+    sqlx::query("delete from admin_users where id = $1").bind(user.id).execute(&mut *transaction).await?;
+    oplog::record(
+        &mut transaction,
+        &context.caller(),
+        "delete_admin_user",
+        "admin_user",
+        &user.id.to_string(),
+        json!({ "username": user.username }),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok((user.id, user.username))
+}
+
 async fn set_active(context: &Context, username: &str, active: bool) -> CliResult {
     let mut transaction = context.begin_in("identity").await?;
     let user = find(&mut transaction, username).await?;
-    if !active && user.role == "admin" {
-        // Never lock everyone out: keep one active admin.
-        let others: i64 =
-            sqlx::query_scalar("select count(*) from admin_users where role = 'admin' and is_active and id <> $1")
-                .bind(user.id)
-                .fetch_one(&mut *transaction)
-                .await?;
-        if others == 0 {
-            return Err(input(format!(
-                "{} is the last active admin; create or enable another admin first",
-                user.username
-            )));
-        }
+    if !active {
+        keep_an_admin(&mut transaction, &user).await?;
     }
     sqlx::query("update admin_users set is_active = $2 where id = $1")
         .bind(user.id)
