@@ -112,6 +112,16 @@ async fn staff_users() {
     // The last active admin cannot be disabled.
     cli.refused(&["user", "disable", "admin"], "last active admin").await;
     cli.refused(&["user", "disable", "ghost"], "no staff user").await;
+    // Delete: the user and their sessions go; the last admin stays.
+    cli.ok(&["user", "create", "--username", "temp", "--password", "Temp-Pass-1"]).await;
+    cli.ok(&["user", "delete", "temp"]).await;
+    let gone: i64 = sqlx::query_scalar("select count(*) from identity.admin_users where username = 'temp'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(gone, 0);
+    cli.refused(&["user", "delete", "temp"], "no staff user").await;
+    cli.refused(&["user", "delete", "admin"], "last active admin").await;
     let logged: i64 = sqlx::query_scalar(
         "select count(*) from identity.operation_logs where actor_kind = 'service' and target_id = $1",
     )
@@ -361,6 +371,34 @@ async fn plugins_events_and_leaders() {
     assert_eq!(leaders["roles"][0]["service"], "orders");
     assert_eq!(leaders["roles"][0]["alive"], true);
     assert_eq!(leaders["instances"][0]["hostname"], "node-1");
+}
+
+#[tokio::test]
+async fn configuration_comes_from_the_servers_files_and_environment() {
+    let cli = Cli::new().await;
+    cli.ok(&["db", "migrate"]).await;
+    // config.toml in the working directory, as for the servers.
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("config.toml"), format!("[db]\nurl = \"{}\"\n", cli.db.url())).expect("config");
+    let run = |env: Option<(&str, &str)>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_rustbill-cli"));
+        command
+            .args(["user", "list", "--output", "json"])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        command.output()
+    };
+    let output = run(None).await.expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "[]");
+    // RUSTBILL_DB__URL overrides the file.
+    let output = run(Some(("RUSTBILL_DB__URL", "postgres://nobody@127.0.0.1:1/none"))).await.expect("runs");
+    assert_eq!(output.status.code(), Some(1), "an unreachable database is a failure, not bad input");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot connect to PostgreSQL"));
 }
 
 #[tokio::test]
