@@ -142,6 +142,16 @@ impl TestServer {
 }
 
 /// Adds a header to every call of a tonic client.
+/// The Node.js the browser tests run: ensure-deps.sh's newer one (under
+/// the target directory) when the system's is too old to build the web apps.
+pub fn node() -> PathBuf {
+    let tools = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("tools/node/node_modules/node/bin/node");
+    if tools.is_file() { tools } else { PathBuf::from("node") }
+}
+
 pub fn with_header<T>(mut request: tonic::Request<T>, key: &'static str, value: &str) -> tonic::Request<T> {
     request.metadata_mut().insert(key, value.parse().expect("ascii header value"));
     request

@@ -60,10 +60,8 @@ const CUSTOMER_SELECT: &str =
 
 /// Customers with their balance (the `customer list` rows; also the TUI's tab).
 pub async fn listing(context: &Context, search: Option<&str>, limit: i64) -> CliResult<Listing> {
-    if !(1..=10_000).contains(&limit) {
-        return Err(input("limit: must be between 1 and 10000"));
-    }
-    let pattern = search.map(|text| format!("%{}%", text.trim().replace('%', "\\%").replace('_', "\\_")));
+    crate::commands::check_limit(limit)?;
+    let pattern = crate::commands::like_pattern(search.as_deref());
     let rows: Vec<CustomerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{CUSTOMER_SELECT}
          where $1::text is null or c.name ilike $1 or c.email ilike $1

@@ -39,9 +39,7 @@ pub async fn run(context: &Context, command: EventsCommand) -> CliResult {
 }
 
 async fn list(context: &Context, consumer: Option<&str>, limit: i64) -> CliResult {
-    if !(1..=10_000).contains(&limit) {
-        return Err(input("limit: must be between 1 and 10000"));
-    }
+    crate::commands::check_limit(limit)?;
     let depth = bus::queue_depth(&context.pool).await.map_err(rustbill_shared::AppError::from)?;
     let parked = bus::list_parked(&context.pool, consumer, limit).await.map_err(rustbill_shared::AppError::from)?;
     let mut backlog = Listing::new(&["consumer", "pending", "in_flight", "retrying", "parked", "oldest_pending_secs"]);

@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::commands::{parse_id, time};
-use crate::context::{CliResult, Context, input};
+use crate::context::{CliResult, Context};
 use crate::output::Listing;
 
 const STATUSES: &[&str] = &["provisioning", "running", "stopped", "suspended", "terminated", "error"];
@@ -39,14 +39,8 @@ pub async fn listing(
     customer: Option<String>,
     limit: i64,
 ) -> CliResult<Listing> {
-    if let Some(status) = status.as_deref()
-        && !STATUSES.contains(&status)
-    {
-        return Err(input(format!("status: {status:?} is not one of {}", STATUSES.join(", "))));
-    }
-    if !(1..=10_000).contains(&limit) {
-        return Err(input("limit: must be between 1 and 10000"));
-    }
+    crate::commands::check_status(status.as_deref(), STATUSES)?;
+    crate::commands::check_limit(limit)?;
     let customer = customer.map(|id| parse_id("customer", &id)).transpose()?;
     let rows: Vec<InstanceRow> = sqlx::query_as(
         "select id, customer_id, order_id, product_name, provider_instance_id, status, ip_address, created_at

@@ -43,14 +43,8 @@ type PaymentRow = (Uuid, String, Decimal, String, Decimal, Option<chrono::DateTi
 type OrderRow = (Uuid, Uuid, String, String, Decimal, String, String, String, chrono::DateTime<chrono::Utc>);
 
 async fn list(context: &Context, status: Option<&str>, customer: Option<&str>, limit: i64) -> CliResult {
-    if let Some(status) = status
-        && !STATUSES.contains(&status)
-    {
-        return Err(input(format!("status: {status:?} is not one of {}", STATUSES.join(", "))));
-    }
-    if !(1..=10_000).contains(&limit) {
-        return Err(input("limit: must be between 1 and 10000"));
-    }
+    crate::commands::check_status(status, STATUSES)?;
+    crate::commands::check_limit(limit)?;
     let customer = customer.map(|id| parse_id("customer", id)).transpose()?;
     let rows: Vec<OrderRow> = sqlx::query_as(
         "select id, customer_id, product_name, status, amount, currency, billing_cycle, gateway_interface_id, created_at

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::commands::time;
-use crate::context::{CliResult, Context, input};
+use crate::context::{CliResult, Context};
 use crate::output::Listing;
 
 #[derive(Debug, Subcommand)]
@@ -35,10 +35,8 @@ pub async fn run(context: &Context, command: ProductCommand) -> CliResult {
 
 /// Products, newest first (the `product list` rows; also the TUI's tab).
 pub async fn listing(context: &Context, active: bool, search: Option<String>, limit: i64) -> CliResult<Listing> {
-    if !(1..=10_000).contains(&limit) {
-        return Err(input("limit: must be between 1 and 10000"));
-    }
-    let pattern = search.map(|text| format!("%{}%", text.trim().replace('%', "\\%").replace('_', "\\_")));
+    crate::commands::check_limit(limit)?;
+    let pattern = crate::commands::like_pattern(search.as_deref());
     let rows: Vec<ProductRow> = sqlx::query_as(
         "select p.id, p.name, g.name, p.interface_id, p.price_per_month, p.billing_cycles, p.is_active, p.created_at
          from catalog.products p left join catalog.product_groups g on g.id = p.group_id

@@ -16,16 +16,6 @@ fn web_admin() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/admin").canonicalize().expect("web/admin exists")
 }
 
-/// The Node.js that builds the app: ensure-deps.sh's newer one when the
-/// system's is too old.
-fn node() -> PathBuf {
-    let tools = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("tools/node/node_modules/node/bin/node");
-    if tools.is_file() { tools } else { PathBuf::from("node") }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn operator_day_in_the_admin_app() {
     let app = web_admin();
@@ -39,7 +29,7 @@ async fn operator_day_in_the_admin_app() {
     let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
 
-    let run = tokio::process::Command::new(node())
+    let run = tokio::process::Command::new(rustbill_system_tests::node())
         .arg(app.join("e2e/admin.mjs"))
         .current_dir(&app)
         .env("RUSTBILL_EDGE", &server.edge)

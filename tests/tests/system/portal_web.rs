@@ -49,16 +49,6 @@ fn web() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web").canonicalize().expect("web/ exists")
 }
 
-/// The Node.js that builds the apps: ensure-deps.sh's newer one when the
-/// system's is too old.
-fn node() -> PathBuf {
-    let tools = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("tools/node/node_modules/node/bin/node");
-    if tools.is_file() { tools } else { PathBuf::from("node") }
-}
-
 fn caddy() -> PathBuf {
     ["/usr/bin/caddy", "/usr/local/bin/caddy"]
         .into_iter()
@@ -399,7 +389,7 @@ async fn a_new_customer_in_the_portal() {
     let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
 
-    let mut child = tokio::process::Command::new(node())
+    let mut child = tokio::process::Command::new(rustbill_system_tests::node())
         .arg(web.join("consumer/e2e/portal.mjs"))
         .current_dir(web.join("consumer"))
         .env("PORTAL_URL", &caddy.url)

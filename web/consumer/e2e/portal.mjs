@@ -168,7 +168,9 @@ try {
   await step(page, "the ledger shows the recharge and the invoice payment", async () => {
     await page.getByRole("link", { name: "Balance" }).first().click();
     await waitFor("the balance after paying", async () => !(await page.getByTestId("balance-amount").textContent()).includes("100.00"));
-    assert.ok((await page.locator("[data-row-key]").count()) >= 2, "two ledger entries");
+    await waitFor("the recharge and the invoice payment in the ledger", async () => (await page.locator("[data-row-key]").count()) >= 2);
+    await page.locator("[data-row-key]").filter({ hasText: "Payment" }).first().waitFor();
+    await page.locator("[data-row-key]").filter({ hasText: "Recharge" }).first().waitFor();
   });
 
   await step(page, "open a ticket and read support's answer", async () => {

@@ -13,7 +13,7 @@ import { formatDateTime } from "@rustbill/ui/utils";
 import type { ApiKeyInfo } from "@/gen/rustbill/downstream/downstream_pb";
 import { Code, ConnectError, api, errorMessage, fieldErrors } from "@/lib/api";
 import { Field } from "@/pages/catalog/widgets";
-import { ConfirmDialog, CopyButton, Empty, QueryError } from "../orders/parts";
+import { ConfirmDialog, CopyButton, QueryBody } from "../orders/parts";
 
 const KEYS = ["apiKeys", "own"] as const;
 
@@ -55,15 +55,11 @@ export default function ApiKeysPage() {
         </Button>
       </div>
       <p className="max-w-3xl text-sm text-muted-foreground">{t("apiKeys.intro")}</p>
-      {keys.isError ? (
-        <QueryError error={keys.error} onRetry={() => void keys.refetch()} />
-      ) : keys.isPending ? (
-        <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
-      ) : keys.data.keys.length === 0 ? (
-        <Empty>{t("apiKeys.empty")}</Empty>
-      ) : (
-        <KeyRows keys={keys.data.keys} />
-      )}
+      <QueryBody query={keys} isEmpty={(data) => data.keys.length === 0} empty={t("apiKeys.empty")}>
+        {(data) => (
+        <KeyRows keys={data.keys} />
+        )}
+      </QueryBody>
       <CreateKeyDialog
         open={creating}
         onOpenChange={setCreating}

@@ -9,7 +9,7 @@ import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { Input, Label, Select } from "@rustbill/ui/input";
 import { cn, formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { api, fieldErrors } from "@/lib/api";
-import { Empty, Pager, QueryError, useListParams } from "../orders/parts";
+import { Pager, QueryBody, QueryError, useListParams } from "../orders/parts";
 import { PayCard, PaymentInfoView, type PaymentView } from "../orders/payment";
 
 const TYPES = ["recharge", "payment", "refund", "manual_adjust"] as const;
@@ -155,13 +155,8 @@ function Ledger({ refreshKey }: { refreshKey?: string }) {
         </div>
       </CardHeader>
       <CardContent className="grid gap-3">
-        {ledger.isError ? (
-          <QueryError error={ledger.error} onRetry={() => void ledger.refetch()} />
-        ) : ledger.isPending ? (
-          <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
-        ) : ledger.data.transactions.length === 0 ? (
-          <Empty>{t("balance.empty")}</Empty>
-        ) : (
+        <QueryBody query={ledger} isEmpty={(data) => data.transactions.length === 0} empty={t("balance.empty")}>
+          {(data) => (
           <>
             <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
               <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
@@ -171,7 +166,7 @@ function Ledger({ refreshKey }: { refreshKey?: string }) {
                 <span className="text-right">{t("balance.field.after")}</span>
                 <span className="md:pl-4">{t("balance.field.description")}</span>
               </li>
-              {ledger.data.transactions.map((entry) => {
+              {data.transactions.map((entry) => {
                 const credit = !entry.amount.startsWith("-");
                 return (
                   <li
@@ -193,9 +188,10 @@ function Ledger({ refreshKey }: { refreshKey?: string }) {
                 );
               })}
             </ul>
-            <Pager meta={ledger.data.meta} onPage={list.setPage} />
+            <Pager meta={data.meta} onPage={list.setPage} />
           </>
-        )}
+          )}
+        </QueryBody>
       </CardContent>
     </Card>
   );

@@ -13,7 +13,7 @@ import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import type { InvoiceInfo } from "@/gen/rustbill/billing/billing_pb";
 import { api, errorMessage } from "@/lib/api";
-import { Detail, Empty, Pager, QueryError, StatusBadge, useListParams } from "../orders/parts";
+import { Detail, Empty, Pager, QueryBody, QueryError, StatusBadge, useListParams } from "../orders/parts";
 import { PayCard, PaymentInfoView, type PaymentView } from "../orders/payment";
 
 /** What a customer can see (drafts are never shown to customers). */
@@ -58,13 +58,8 @@ function InvoiceList() {
           ))}
         </Select>
       </div>
-      {invoices.isError ? (
-        <QueryError error={invoices.error} onRetry={() => void invoices.refetch()} />
-      ) : invoices.isPending ? (
-        <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
-      ) : invoices.data.invoices.length === 0 ? (
-        <Empty>{t("invoices.empty")}</Empty>
-      ) : (
+      <QueryBody query={invoices} isEmpty={(data) => data.invoices.length === 0} empty={t("invoices.empty")}>
+        {(data) => (
         <>
           <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
             <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
@@ -74,7 +69,7 @@ function InvoiceList() {
               <span>{t("invoices.field.status")}</span>
               <span>{t("invoices.field.dueDate")}</span>
             </li>
-            {invoices.data.invoices.map((invoice) => (
+            {data.invoices.map((invoice) => (
               <li key={invoice.id} data-row-key={invoice.id} className="rounded-lg border bg-card md:rounded-none md:border-0 md:border-t md:bg-transparent">
                 <Link
                   to={`/dashboard/invoices/${invoice.id}`}
@@ -97,9 +92,10 @@ function InvoiceList() {
               </li>
             ))}
           </ul>
-          <Pager meta={invoices.data.meta} onPage={list.setPage} />
+          <Pager meta={data.meta} onPage={list.setPage} />
         </>
-      )}
+        )}
+      </QueryBody>
     </div>
   );
 }

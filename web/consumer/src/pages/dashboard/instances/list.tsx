@@ -5,7 +5,7 @@ import { Label, Select } from "@rustbill/ui/input";
 import { formatDateTime } from "@rustbill/ui/utils";
 import type { InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import { api } from "@/lib/api";
-import { Empty, Pager, QueryError, StatusBadge, shortId, useListParams } from "@/pages/dashboard/orders/parts";
+import { Pager, QueryBody, StatusBadge, shortId, useListParams } from "@/pages/dashboard/orders/parts";
 
 const INSTANCE_STATUSES = ["running", "provisioning", "stopped", "suspended", "terminated", "error"] as const;
 
@@ -32,18 +32,14 @@ export default function InstanceList() {
           ))}
         </Select>
       </div>
-      {instances.isError ? (
-        <QueryError error={instances.error} onRetry={() => void instances.refetch()} />
-      ) : instances.isPending ? (
-        <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
-      ) : instances.data.instances.length === 0 ? (
-        <Empty>{t("empty")}</Empty>
-      ) : (
+      <QueryBody query={instances} isEmpty={(data) => data.instances.length === 0} empty={t("empty")}>
+        {(data) => (
         <>
-          <InstanceRows instances={instances.data.instances} />
-          <Pager meta={instances.data.meta} onPage={list.setPage} />
+          <InstanceRows instances={data.instances} />
+          <Pager meta={data.meta} onPage={list.setPage} />
         </>
-      )}
+        )}
+      </QueryBody>
     </div>
   );
 }

@@ -7,7 +7,7 @@ import { Input, Label, Select } from "@rustbill/ui/input";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import type { OrderInfo } from "@/gen/rustbill/order/order_pb";
 import { api } from "@/lib/api";
-import { Empty, Pager, QueryError, StatusBadge, shortId, useListParams } from "./parts";
+import { Pager, QueryBody, StatusBadge, shortId, useListParams } from "./parts";
 
 export const ORDER_STATUSES = [
   "pending", "paid", "provisioning", "active", "suspended", "cancelled", "refunded", "completed", "terminated",
@@ -64,18 +64,14 @@ export default function OrderList() {
           </Button>
         </form>
       </div>
-      {orders.isError ? (
-        <QueryError error={orders.error} onRetry={() => void orders.refetch()} />
-      ) : orders.isPending ? (
-        <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
-      ) : orders.data.orders.length === 0 ? (
-        <Empty>{t("empty")}</Empty>
-      ) : (
+      <QueryBody query={orders} isEmpty={(data) => data.orders.length === 0} empty={t("empty")}>
+        {(data) => (
         <>
-          <OrderRows orders={orders.data.orders} />
-          <Pager meta={orders.data.meta} onPage={list.setPage} />
+          <OrderRows orders={data.orders} />
+          <Pager meta={data.meta} onPage={list.setPage} />
         </>
-      )}
+        )}
+      </QueryBody>
     </div>
   );
 }

@@ -1,7 +1,8 @@
 // Small building blocks shared by the orders, instances and overview pages:
 // URL-backed paging and filters, status badges, a pager, error and empty
-// states, a copy button and a confirmation dialog.
+// states (and a list query's states in one), a copy button and a confirmation dialog.
 import * as React from "react";
+import type { UseQueryResult } from "@tanstack/react-query";
 import { useSearchParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
@@ -122,6 +123,28 @@ export function QueryError({ error, onRetry }: { error: unknown; onRetry?: () =>
       ) : null}
     </div>
   );
+}
+
+/**
+ * A list query's four states: the error with a retry, loading, the empty
+ * text, or `children` with the data.
+ */
+export function QueryBody<T>({
+  query,
+  isEmpty,
+  empty,
+  children,
+}: {
+  query: UseQueryResult<T>;
+  isEmpty: (data: T) => boolean;
+  empty: React.ReactNode;
+  children: (data: T) => React.ReactNode;
+}) {
+  const { t } = useTranslation();
+  if (query.isError) return <QueryError error={query.error} onRetry={() => void query.refetch()} />;
+  if (query.isPending) return <p className="text-sm text-muted-foreground">{t("loading")}</p>;
+  if (isEmpty(query.data)) return <Empty>{empty}</Empty>;
+  return <>{children(query.data)}</>;
 }
 
 export function Empty({ children }: { children: React.ReactNode }) {

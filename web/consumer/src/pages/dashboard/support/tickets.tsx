@@ -11,7 +11,7 @@ import { Input, Label, Select, Textarea } from "@rustbill/ui/input";
 import { cn, formatDateTime } from "@rustbill/ui/utils";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { Field } from "@/pages/catalog/widgets";
-import { Empty, Pager, QueryError, useListParams } from "../orders/parts";
+import { Empty, Pager, QueryBody, QueryError, useListParams } from "../orders/parts";
 
 const STATUSES = ["pending", "processing", "resolved", "closed"] as const;
 const PRIORITIES = ["low", "medium", "high", "urgent"] as const;
@@ -66,13 +66,8 @@ function TicketList() {
           ))}
         </Select>
       </div>
-      {tickets.isError ? (
-        <QueryError error={tickets.error} onRetry={() => void tickets.refetch()} />
-      ) : tickets.isPending ? (
-        <p className="text-sm text-muted-foreground">{t("loading", { ns: "common" })}</p>
-      ) : tickets.data.tickets.length === 0 ? (
-        <Empty>{t("empty")}</Empty>
-      ) : (
+      <QueryBody query={tickets} isEmpty={(data) => data.tickets.length === 0} empty={t("empty")}>
+        {(data) => (
         <>
           <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
             <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
@@ -81,7 +76,7 @@ function TicketList() {
               <span>{t("field.priority")}</span>
               <span>{t("field.updated")}</span>
             </li>
-            {tickets.data.tickets.map((ticket) => (
+            {data.tickets.map((ticket) => (
               <li key={ticket.id} data-row-key={ticket.id} className="rounded-lg border bg-card md:rounded-none md:border-0 md:border-t md:bg-transparent">
                 <Link
                   to={`/dashboard/tickets/${ticket.id}`}
@@ -101,9 +96,10 @@ function TicketList() {
               </li>
             ))}
           </ul>
-          <Pager meta={tickets.data.meta} onPage={list.setPage} />
+          <Pager meta={data.meta} onPage={list.setPage} />
         </>
-      )}
+        )}
+      </QueryBody>
     </div>
   );
 }
