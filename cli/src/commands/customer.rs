@@ -61,7 +61,7 @@ const CUSTOMER_SELECT: &str =
 /// Customers with their balance (the `customer list` rows; also the TUI's tab).
 pub async fn listing(context: &Context, search: Option<&str>, limit: i64) -> CliResult<Listing> {
     crate::commands::check_limit(limit)?;
-    let pattern = crate::commands::like_pattern(search.as_deref());
+    let pattern = crate::commands::like_pattern(search);
     let rows: Vec<CustomerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{CUSTOMER_SELECT}
          where $1::text is null or c.name ilike $1 or c.email ilike $1
