@@ -20,6 +20,7 @@ test: deps-test admin
 	$(CARGO) build --workspace --all-targets --all-features
 	$(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads=$(TEST_THREADS)
 	$(TARGET_DIR)/tools/node_modules/.bin/buf lint
+	CARGO_TARGET_DIR=$(TARGET_DIR) ./deploy/check-manifests.sh
 
 deps:
 	@./deploy/dev/ensure-deps.sh
