@@ -105,6 +105,13 @@ impl TestServer {
         Ok(())
     }
 
+    /// Kills the server with SIGKILL (a crash, no shutdown) and waits for it.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
     /// A gRPC (HTTP/2) channel to the edge.
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(self.edge.clone()).expect("edge url").connect().await.expect("connect to the edge")
@@ -141,7 +148,6 @@ impl TestServer {
     }
 }
 
-/// Adds a header to every call of a tonic client.
 /// The Node.js the browser tests run: ensure-deps.sh's newer one (under
 /// the target directory) when the system's is too old to build the web apps.
 pub fn node() -> PathBuf {
@@ -152,6 +158,7 @@ pub fn node() -> PathBuf {
     if tools.is_file() { tools } else { PathBuf::from("node") }
 }
 
+/// Adds a header to every call of a tonic client.
 pub fn with_header<T>(mut request: tonic::Request<T>, key: &'static str, value: &str) -> tonic::Request<T> {
     request.metadata_mut().insert(key, value.parse().expect("ascii header value"));
     request

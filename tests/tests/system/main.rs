@@ -8,6 +8,7 @@ mod billing;
 mod catalog;
 mod identity_flows;
 mod identity_rules;
+mod instances;
 mod microservices;
 mod notify;
 mod orders;

@@ -7,7 +7,7 @@
 // sees the new version run. Every page is screenshotted.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { env, launch, rpc, shot, step, waitFor } from "../../ui/e2e/kit.mjs";
+import { closeBrowser, env, launch, rpc, shot, step, waitFor } from "../../ui/e2e/kit.mjs";
 
 const EDGE = env("RUSTBILL_EDGE");
 const ADMIN = `${EDGE}/admin`;
@@ -302,5 +302,5 @@ try {
   console.log(JSON.stringify({ interfaceId, productId, customerId, orderId, instanceId, paymentId, ticketId, apiKey: apiKey ? "set" : "" }));
   assert.deepEqual(consoleErrors, [], "no uncaught errors in the page");
 } finally {
-  await browser.close();
+  await closeBrowser(browser);
 }

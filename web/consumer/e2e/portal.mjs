@@ -8,7 +8,7 @@
 // key, change the password, and look at it all on a phone and in the dark.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { ask, doneAsking, env, launch, rpc, shot, step, waitFor } from "../../ui/e2e/kit.mjs";
+import { ask, closeBrowser, doneAsking, env, launch, rpc, shot, step, waitFor } from "../../ui/e2e/kit.mjs";
 
 const PORTAL = env("PORTAL_URL");
 const EMAIL = "mei.portal@example.com";
@@ -29,16 +29,22 @@ let bankOrder = "";
 /** The order page's id from the URL. */
 const orderIdOf = (url) => new URL(url).pathname.split("/").pop();
 
-/** Opens the epay cashier from the payment panel and pays there. */
+/**
+ * Opens the epay cashier from the payment panel (a new tab, as for a
+ * customer) and pays there. The tab is left open: closing a page that is
+ * still navigating can hang in Chromium, and the context closes it at the end.
+ */
 async function payAtCashier() {
-  const [cashier] = await Promise.all([page.waitForEvent("popup"), page.getByRole("link", { name: "Open the payment page" }).click()]);
+  const popup = page.waitForEvent("popup");
+  await page.getByRole("link", { name: "Open the payment page" }).click();
+  const cashier = await popup;
   await cashier.getByRole("button", { name: /Pay/ }).click();
   // Back to the merchant's return URL, or epay's own "paid" page without one.
   await waitFor(
     "the cashier to finish",
     async () => cashier.url().startsWith(PORTAL) || (await cashier.getByRole("heading", { name: /Paid/ }).isVisible()),
   );
-  await cashier.close();
+  await page.bringToFront();
 }
 
 try {
@@ -248,5 +254,5 @@ try {
   assert.deepEqual(pageErrors, [], "no uncaught errors in the pages");
 } finally {
   doneAsking();
-  await browser.close();
+  await closeBrowser(browser);
 }

@@ -39,17 +39,36 @@ export async function launch() {
 }
 
 let stepNumber = 0;
-/** Runs one named step; a failure names the step and saves a screenshot. */
+/** How long one step may take before it counts as hung. */
+const STEP_LIMIT_MS = 180_000;
+
+/** Rejects after `ms` with `message` unless `promise` settles first. */
+export function within(promise, ms, message) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs one named step; a failure (or a step that hangs past 3 minutes)
+ * names the step and saves a screenshot.
+ */
 export async function step(page, name, body) {
   stepNumber += 1;
   const label = `${String(stepNumber).padStart(2, "0")} ${name}`;
   const started = Date.now();
   try {
-    await body();
+    await within(body(), STEP_LIMIT_MS, `step "${name}" did not finish within ${STEP_LIMIT_MS / 1000} s`);
     console.log(`ok   ${label} (${Date.now() - started} ms)`);
   } catch (error) {
     console.log(`FAIL ${label}`);
-    await page.screenshot({ path: path.join(env("E2E_ARTIFACTS"), `failed-${stepNumber}.png`), fullPage: true }).catch(() => {});
+    await within(
+      page.screenshot({ path: path.join(env("E2E_ARTIFACTS"), `failed-${stepNumber}.png`), fullPage: true }),
+      15_000,
+      "screenshot timed out",
+    ).catch(() => {});
     throw error;
   }
 }
@@ -59,13 +78,16 @@ export async function shot(page, name) {
   await page.screenshot({ path: path.join(env("E2E_ARTIFACTS"), `${name}.png`), fullPage: true });
 }
 
-/** Polls `check` until it returns a truthy value or the deadline passes. */
+/**
+ * Polls `check` until it returns a truthy value or the deadline passes; a
+ * check that itself hangs counts against the deadline too.
+ */
 export async function waitFor(what, check, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
     try {
-      const value = await check();
+      const value = await within(Promise.resolve().then(check), Math.max(1_000, deadline - Date.now()), "check hung");
       if (value) return value;
     } catch (error) {
       last = error;
@@ -73,6 +95,11 @@ export async function waitFor(what, check, timeoutMs = 30_000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** Closes the browser, giving up after 15 s (a stuck browser must not hang the run). */
+export async function closeBrowser(browser) {
+  await within(browser.close(), 15_000, "closing the browser timed out").catch((error) => console.error(String(error)));
 }
 
 /**
