@@ -6,10 +6,10 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
 import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
-import { Input, Label, Select } from "@rustbill/ui/input";
+import { Input, Label } from "@rustbill/ui/input";
 import { cn, formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { api, fieldErrors } from "@/lib/api";
-import { Pager, QueryBody, QueryError, useListParams } from "../orders/parts";
+import { FilterSelect, Pager, QueryBody, QueryError, useListParams } from "../orders/parts";
 import { PayCard, PaymentInfoView, type PaymentView } from "../orders/payment";
 
 const TYPES = ["recharge", "payment", "refund", "manual_adjust"] as const;
@@ -142,17 +142,15 @@ function Ledger({ refreshKey }: { refreshKey?: string }) {
     <Card>
       <CardHeader className="flex flex-row flex-wrap items-end justify-between gap-3">
         <CardTitle>{t("balance.ledger")}</CardTitle>
-        <div className="grid gap-1.5">
-          <Label htmlFor="ledger-type">{t("balance.filter.type")}</Label>
-          <Select id="ledger-type" className="w-40" value={list.filters.type} onChange={(event) => list.setFilter("type", event.target.value)}>
-            <option value="">{t("balance.filter.all")}</option>
-            {TYPES.map((type) => (
-              <option key={type} value={type}>
-                {t(`balance.type.${type}`)}
-              </option>
-            ))}
-          </Select>
-        </div>
+        <FilterSelect
+          id="ledger-type"
+          label={t("balance.filter.type")}
+          allLabel={t("balance.filter.all")}
+          value={list.filters.type}
+          values={TYPES}
+          optionLabel={(type) => t(`balance.type.${type}`)}
+          onChange={(type) => list.setFilter("type", type)}
+        />
       </CardHeader>
       <CardContent className="grid gap-3">
         <QueryBody query={ledger} isEmpty={(data) => data.transactions.length === 0} empty={t("balance.empty")}>

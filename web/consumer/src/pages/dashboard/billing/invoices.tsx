@@ -8,12 +8,11 @@ import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
 import { Button } from "@rustbill/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
-import { Label, Select } from "@rustbill/ui/input";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import type { InvoiceInfo } from "@/gen/rustbill/billing/billing_pb";
 import { api, errorMessage } from "@/lib/api";
-import { Detail, Empty, Pager, QueryBody, QueryError, StatusBadge, useListParams } from "../orders/parts";
+import { Detail, Empty, FilterSelect, Pager, QueryBody, QueryError, StatusBadge, useListParams } from "../orders/parts";
 import { PayCard, PaymentInfoView, type PaymentView } from "../orders/payment";
 
 /** What a customer can see (drafts are never shown to customers). */
@@ -47,17 +46,15 @@ function InvoiceList() {
   return (
     <div className="grid gap-4">
       <h1 className="text-2xl font-semibold">{t("invoices.title")}</h1>
-      <div className="grid gap-1.5">
-        <Label htmlFor="invoices-status">{t("invoices.filter.status")}</Label>
-        <Select id="invoices-status" className="w-44" value={list.filters.status} onChange={(event) => list.setFilter("status", event.target.value)}>
-          <option value="">{t("invoices.filter.all")}</option>
-          {STATUSES.map((status) => (
-            <option key={status} value={status}>
-              {t(`invoiceStatus.${status}`, { ns: "orders" })}
-            </option>
-          ))}
-        </Select>
-      </div>
+      <FilterSelect
+        id="invoices-status"
+        label={t("invoices.filter.status")}
+        allLabel={t("invoices.filter.all")}
+        value={list.filters.status}
+        values={STATUSES}
+        optionLabel={(status) => t(`invoiceStatus.${status}`, { ns: "orders" })}
+        onChange={(status) => list.setFilter("status", status)}
+      />
       <QueryBody query={invoices} isEmpty={(data) => data.invoices.length === 0} empty={t("invoices.empty")}>
         {(data) => (
         <>

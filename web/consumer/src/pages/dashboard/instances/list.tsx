@@ -1,11 +1,10 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
-import { Label, Select } from "@rustbill/ui/input";
 import { formatDateTime } from "@rustbill/ui/utils";
 import type { InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import { api } from "@/lib/api";
-import { Pager, QueryBody, StatusBadge, shortId, useListParams } from "@/pages/dashboard/orders/parts";
+import { FilterSelect, Pager, QueryBody, StatusBadge, shortId, useListParams } from "@/pages/dashboard/orders/parts";
 
 const INSTANCE_STATUSES = ["running", "provisioning", "stopped", "suspended", "terminated", "error"] as const;
 
@@ -21,17 +20,15 @@ export default function InstanceList() {
   return (
     <div className="grid gap-4">
       <h1 className="text-2xl font-semibold">{t("title")}</h1>
-      <div className="grid w-44 gap-1.5">
-        <Label htmlFor="instances-status">{t("filter.status")}</Label>
-        <Select id="instances-status" value={list.filters.status} onChange={(event) => list.setFilter("status", event.target.value)}>
-          <option value="">{t("filter.all")}</option>
-          {INSTANCE_STATUSES.map((status) => (
-            <option key={status} value={status}>
-              {t(`instanceStatus.${status}`, { ns: "orders" })}
-            </option>
-          ))}
-        </Select>
-      </div>
+      <FilterSelect
+        id="instances-status"
+        label={t("filter.status")}
+        allLabel={t("filter.all")}
+        value={list.filters.status}
+        values={INSTANCE_STATUSES}
+        optionLabel={(status) => t(`instanceStatus.${status}`, { ns: "orders" })}
+        onChange={(status) => list.setFilter("status", status)}
+      />
       <QueryBody query={instances} isEmpty={(data) => data.instances.length === 0} empty={t("empty")}>
         {(data) => (
         <>

@@ -3,11 +3,11 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
 import { Button } from "@rustbill/ui/button";
-import { Input, Label, Select } from "@rustbill/ui/input";
+import { Input, Label } from "@rustbill/ui/input";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import type { OrderInfo } from "@/gen/rustbill/order/order_pb";
 import { api } from "@/lib/api";
-import { Pager, QueryBody, StatusBadge, shortId, useListParams } from "./parts";
+import { FilterSelect, Pager, QueryBody, StatusBadge, shortId, useListParams } from "./parts";
 
 export const ORDER_STATUSES = [
   "pending", "paid", "provisioning", "active", "suspended", "cancelled", "refunded", "completed", "terminated",
@@ -37,17 +37,15 @@ export default function OrderList() {
         </Button>
       </div>
       <div className="flex flex-wrap items-end gap-3">
-        <div className="grid gap-1.5">
-          <Label htmlFor="orders-status">{t("filter.status")}</Label>
-          <Select id="orders-status" className="w-44" value={list.filters.status} onChange={(event) => list.setFilter("status", event.target.value)}>
-            <option value="">{t("filter.all")}</option>
-            {ORDER_STATUSES.map((status) => (
-              <option key={status} value={status}>
-                {t(`orderStatus.${status}`)}
-              </option>
-            ))}
-          </Select>
-        </div>
+        <FilterSelect
+          id="orders-status"
+          label={t("filter.status")}
+          allLabel={t("filter.all")}
+          value={list.filters.status}
+          values={ORDER_STATUSES}
+          optionLabel={(status) => t(`orderStatus.${status}`)}
+          onChange={(status) => list.setFilter("status", status)}
+        />
         <form
           className="flex items-end gap-2"
           onSubmit={(event) => {

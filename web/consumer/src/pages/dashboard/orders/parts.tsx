@@ -9,6 +9,7 @@ import { toast } from "sonner";
 import { Button } from "@rustbill/ui/button";
 import { Badge, type Tone } from "@rustbill/ui/card";
 import { Dialog, DialogContent, DialogFooter } from "@rustbill/ui/dialog";
+import { Label, Select } from "@rustbill/ui/input";
 import type { PageMeta } from "@/gen/rustbill/common/common_pb";
 import { errorMessage } from "@/lib/api";
 
@@ -121,6 +122,42 @@ export function QueryError({ error, onRetry }: { error: unknown; onRetry?: () =>
           {t("action.refresh")}
         </Button>
       ) : null}
+    </div>
+  );
+}
+
+/**
+ * A labelled filter of a list: "all" (empty) or one of `values`, each shown
+ * as `label(value)`; the choice lives in the URL through `onChange`.
+ */
+export function FilterSelect({
+  id,
+  label,
+  allLabel,
+  value,
+  values,
+  optionLabel,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  allLabel: string;
+  value: string;
+  values: readonly string[];
+  optionLabel: (value: string) => string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <div className="grid gap-1.5">
+      <Label htmlFor={id}>{label}</Label>
+      <Select id={id} className="w-44" value={value} onChange={(event) => onChange(event.target.value)}>
+        <option value="">{allLabel}</option>
+        {values.map((option) => (
+          <option key={option} value={option}>
+            {optionLabel(option)}
+          </option>
+        ))}
+      </Select>
     </div>
   );
 }

@@ -7,11 +7,11 @@ import { useTranslation } from "react-i18next";
 import { toast } from "sonner";
 import { Button } from "@rustbill/ui/button";
 import { Badge, Card, CardContent, CardHeader, CardTitle, type Tone } from "@rustbill/ui/card";
-import { Input, Label, Select, Textarea } from "@rustbill/ui/input";
+import { Input, Select, Textarea } from "@rustbill/ui/input";
 import { cn, formatDateTime } from "@rustbill/ui/utils";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { Field } from "@/pages/catalog/widgets";
-import { Empty, Pager, QueryBody, QueryError, useListParams } from "../orders/parts";
+import { Empty, FilterSelect, Pager, QueryBody, QueryError, useListParams } from "../orders/parts";
 
 const STATUSES = ["pending", "processing", "resolved", "closed"] as const;
 const PRIORITIES = ["low", "medium", "high", "urgent"] as const;
@@ -55,17 +55,15 @@ function TicketList() {
           <Link to="/dashboard/tickets/new">{t("newTicket")}</Link>
         </Button>
       </div>
-      <div className="grid gap-1.5">
-        <Label htmlFor="tickets-status">{t("filter.status")}</Label>
-        <Select id="tickets-status" className="w-44" value={list.filters.status} onChange={(event) => list.setFilter("status", event.target.value)}>
-          <option value="">{t("filter.all")}</option>
-          {STATUSES.map((status) => (
-            <option key={status} value={status}>
-              {t(`status.${status}`)}
-            </option>
-          ))}
-        </Select>
-      </div>
+      <FilterSelect
+        id="tickets-status"
+        label={t("filter.status")}
+        allLabel={t("filter.all")}
+        value={list.filters.status}
+        values={STATUSES}
+        optionLabel={(status) => t(`status.${status}`)}
+        onChange={(status) => list.setFilter("status", status)}
+      />
       <QueryBody query={tickets} isEmpty={(data) => data.tickets.length === 0} empty={t("empty")}>
         {(data) => (
         <>
