@@ -9,7 +9,7 @@ import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
 import { Input, Label } from "@rustbill/ui/input";
 import { cn, formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import { api, fieldErrors } from "@/lib/api";
-import { FilterSelect, Pager, QueryBody, QueryError, useListParams } from "../orders/parts";
+import { FilterSelect, Pager, QueryBody, QueryError, useListParams, RowList } from "../orders/parts";
 import { PayCard, PaymentInfoView, type PaymentView } from "../orders/payment";
 
 const TYPES = ["recharge", "payment", "refund", "manual_adjust"] as const;
@@ -156,14 +156,18 @@ function Ledger({ refreshKey }: { refreshKey?: string }) {
         <QueryBody query={ledger} isEmpty={(data) => data.transactions.length === 0} empty={t("balance.empty")}>
           {(data) => (
           <>
-            <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
-              <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
+            <RowList
+              columns={columns}
+              header={
+                <>
                 <span>{t("balance.field.time")}</span>
                 <span>{t("balance.field.type")}</span>
                 <span className="text-right">{t("balance.field.amount")}</span>
                 <span className="text-right">{t("balance.field.after")}</span>
                 <span className="md:pl-4">{t("balance.field.description")}</span>
-              </li>
+                </>
+              }
+            >
               {data.transactions.map((entry) => {
                 const credit = !entry.amount.startsWith("-");
                 return (
@@ -185,7 +189,7 @@ function Ledger({ refreshKey }: { refreshKey?: string }) {
                   </li>
                 );
               })}
-            </ul>
+            </RowList>
             <Pager meta={data.meta} onPage={list.setPage} />
           </>
           )}

@@ -12,7 +12,7 @@ import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import type { InvoiceInfo } from "@/gen/rustbill/billing/billing_pb";
 import { api, errorMessage } from "@/lib/api";
-import { Detail, Empty, FilterSelect, Pager, QueryBody, QueryError, StatusBadge, useListParams } from "../orders/parts";
+import { Detail, Empty, FilterSelect, Pager, QueryBody, QueryError, StatusBadge, useListParams, RowList } from "../orders/parts";
 import { PayCard, PaymentInfoView, type PaymentView } from "../orders/payment";
 
 /** What a customer can see (drafts are never shown to customers). */
@@ -58,14 +58,18 @@ function InvoiceList() {
       <QueryBody query={invoices} isEmpty={(data) => data.invoices.length === 0} empty={t("invoices.empty")}>
         {(data) => (
         <>
-          <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
-            <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
+          <RowList
+            columns={columns}
+            header={
+              <>
               <span>{t("invoices.field.number")}</span>
               <span>{t("invoices.field.issuedAt")}</span>
               <span>{t("invoices.field.total")}</span>
               <span>{t("invoices.field.status")}</span>
               <span>{t("invoices.field.dueDate")}</span>
-            </li>
+              </>
+            }
+          >
             {data.invoices.map((invoice) => (
               <li key={invoice.id} data-row-key={invoice.id} className="rounded-lg border bg-card md:rounded-none md:border-0 md:border-t md:bg-transparent">
                 <Link
@@ -88,7 +92,7 @@ function InvoiceList() {
                 </Link>
               </li>
             ))}
-          </ul>
+          </RowList>
           <Pager meta={data.meta} onPage={list.setPage} />
         </>
         )}

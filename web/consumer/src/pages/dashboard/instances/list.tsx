@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import { formatDateTime } from "@rustbill/ui/utils";
 import type { InstanceInfo } from "@/gen/rustbill/instance/instance_pb";
 import { api } from "@/lib/api";
-import { FilterSelect, Pager, QueryBody, StatusBadge, shortId, useListParams } from "@/pages/dashboard/orders/parts";
+import { FilterSelect, Pager, QueryBody, StatusBadge, shortId, useListParams, RowList } from "@/pages/dashboard/orders/parts";
 
 const INSTANCE_STATUSES = ["running", "provisioning", "stopped", "suspended", "terminated", "error"] as const;
 
@@ -46,14 +46,18 @@ export function InstanceRows({ instances }: { instances: InstanceInfo[] }) {
   const { t, i18n } = useTranslation("instances");
   const columns = "md:grid-cols-[1fr_10rem_7rem_7rem_10rem]";
   return (
-    <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
-      <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
+    <RowList
+      columns={columns}
+      header={
+        <>
         <span>{t("field.product")}</span>
         <span>{t("field.ip")}</span>
         <span>{t("field.status")}</span>
         <span>{t("field.id")}</span>
         <span>{t("field.createdAt")}</span>
-      </li>
+        </>
+      }
+    >
       {instances.map((instance) => (
         <li key={instance.id} data-row-key={instance.id} className="rounded-lg border bg-card md:rounded-none md:border-0 md:border-t md:bg-transparent">
           <Link
@@ -72,6 +76,6 @@ export function InstanceRows({ instances }: { instances: InstanceInfo[] }) {
           </Link>
         </li>
       ))}
-    </ul>
+    </RowList>
   );
 }

@@ -7,7 +7,7 @@ import { Input, Label } from "@rustbill/ui/input";
 import { formatDateTime, formatMoney } from "@rustbill/ui/utils";
 import type { OrderInfo } from "@/gen/rustbill/order/order_pb";
 import { api } from "@/lib/api";
-import { FilterSelect, Pager, QueryBody, StatusBadge, shortId, useListParams } from "./parts";
+import { FilterSelect, Pager, QueryBody, StatusBadge, shortId, useListParams, RowList } from "./parts";
 
 export const ORDER_STATUSES = [
   "pending", "paid", "provisioning", "active", "suspended", "cancelled", "refunded", "completed", "terminated",
@@ -78,15 +78,19 @@ export default function OrderList() {
 export function OrderRows({ orders }: { orders: OrderInfo[] }) {
   const { t, i18n } = useTranslation("orders");
   return (
-    <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
-      <li className="hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid md:grid-cols-[7rem_1fr_8rem_8rem_7rem_10rem]" aria-hidden>
+    <RowList
+      columns="md:grid-cols-[7rem_1fr_8rem_8rem_7rem_10rem]"
+      header={
+        <>
         <span>{t("field.number")}</span>
         <span>{t("field.product")}</span>
         <span>{t("field.amount")}</span>
         <span>{t("field.billingCycle")}</span>
         <span>{t("field.status")}</span>
         <span>{t("field.createdAt")}</span>
-      </li>
+        </>
+      }
+    >
       {orders.map((order) => (
         <li key={order.id} data-row-key={order.id} className="rounded-lg border bg-card md:rounded-none md:border-0 md:border-t md:bg-transparent">
           <Link
@@ -111,6 +115,6 @@ export function OrderRows({ orders }: { orders: OrderInfo[] }) {
           </Link>
         </li>
       ))}
-    </ul>
+    </RowList>
   );
 }

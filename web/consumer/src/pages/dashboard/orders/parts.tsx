@@ -127,6 +127,22 @@ export function QueryError({ error, onRetry }: { error: unknown; onRetry?: () =>
 }
 
 /**
+ * Rows that are a table on a wide screen and stacked cards on a phone:
+ * `header` (the column titles, hidden on a phone) laid out by `columns`
+ * (the `md:grid-cols-[…]` class the rows use too), then the rows.
+ */
+export function RowList({ columns, header, children }: { columns: string; header: React.ReactNode; children: React.ReactNode }) {
+  return (
+    <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
+      <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
+        {header}
+      </li>
+      {children}
+    </ul>
+  );
+}
+
+/**
  * A labelled filter of a list: "all" (empty) or one of `values`, each shown
  * as `label(value)`; the choice lives in the URL through `onChange`.
  */

@@ -11,7 +11,7 @@ import { Input, Select, Textarea } from "@rustbill/ui/input";
 import { cn, formatDateTime } from "@rustbill/ui/utils";
 import { api, errorMessage, fieldErrors } from "@/lib/api";
 import { Field } from "@/pages/catalog/widgets";
-import { Empty, FilterSelect, Pager, QueryBody, QueryError, useListParams } from "../orders/parts";
+import { Empty, FilterSelect, Pager, QueryBody, QueryError, useListParams, RowList } from "../orders/parts";
 
 const STATUSES = ["pending", "processing", "resolved", "closed"] as const;
 const PRIORITIES = ["low", "medium", "high", "urgent"] as const;
@@ -67,13 +67,17 @@ function TicketList() {
       <QueryBody query={tickets} isEmpty={(data) => data.tickets.length === 0} empty={t("empty")}>
         {(data) => (
         <>
-          <ul className="grid gap-2 md:gap-0 md:overflow-hidden md:rounded-lg md:border">
-            <li className={`hidden gap-x-3 bg-muted/50 px-3 py-2 text-xs font-medium text-muted-foreground md:grid ${columns}`} aria-hidden>
+          <RowList
+            columns={columns}
+            header={
+              <>
               <span>{t("field.subject")}</span>
               <span>{t("field.status")}</span>
               <span>{t("field.priority")}</span>
               <span>{t("field.updated")}</span>
-            </li>
+              </>
+            }
+          >
             {data.tickets.map((ticket) => (
               <li key={ticket.id} data-row-key={ticket.id} className="rounded-lg border bg-card md:rounded-none md:border-0 md:border-t md:bg-transparent">
                 <Link
@@ -93,7 +97,7 @@ function TicketList() {
                 </Link>
               </li>
             ))}
-          </ul>
+          </RowList>
           <Pager meta={data.meta} onPage={list.setPage} />
         </>
         )}
