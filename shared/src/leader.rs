@@ -217,17 +217,64 @@ impl LeaderElection {
         Ok(())
     }
 
-    /// Competes for `role` every `interval`, renewing it while held.
-    pub fn spawn_campaign(&self, role: String, interval: Duration) -> JoinHandle<()> {
+    /// How long until `role` can be taken from its current holder: zero when
+    /// it is free, its lease ran out or its holder stopped heartbeating;
+    /// otherwise the earlier of the lease's and the holder's heartbeat's
+    /// expiry.
+    pub async fn takeable_in(&self, role: &str) -> sqlx::Result<Duration> {
+        let seconds: Option<f64> = sqlx::query_scalar(
+            "select greatest(0, extract(epoch from least(
+                        r.heartbeat_at + make_interval(secs => r.ttl_secs),
+                        coalesce(h.heartbeat_at + make_interval(secs => r.ttl_secs), now())) - now()))::float8
+             from bus.leader_role r
+             left join bus.instance_heartbeat h on h.instance_id = r.holder
+             where r.role = $1 and r.holder is not null",
+        )
+        .bind(role)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten();
+        Ok(Duration::from_secs_f64(seconds.unwrap_or(0.0).clamp(0.0, 3600.0)))
+    }
+
+    /// Holds `role` for as long as possible until `shutdown`: renews it every
+    /// `renew_every` while held; otherwise tries again when the current lease
+    /// can be taken (at most `renew_every` later), so a crashed holder is
+    /// replaced within moments of its lease running out rather than at the
+    /// next tick of some job. Releases the role on shutdown. Jobs check
+    /// [`Self::is_leader`] before each run.
+    pub fn spawn_campaign(
+        &self,
+        role: String,
+        renew_every: Duration,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> JoinHandle<()> {
+        /// Past the lease's end, so the attempt is not a hair too early.
+        const MARGIN: Duration = Duration::from_millis(150);
         let election = self.clone();
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
             loop {
-                ticker.tick().await;
-                if let Err(error) = election.try_acquire(&role).await {
-                    tracing::warn!(role, %error, "leader election failed");
-                    election.held.write().await.remove(&role);
+                let pause = match election.try_acquire(&role).await {
+                    Ok(true) => renew_every,
+                    Ok(false) => match election.takeable_in(&role).await {
+                        Ok(wait) => (wait + MARGIN).min(renew_every),
+                        Err(_) => renew_every,
+                    },
+                    Err(error) => {
+                        tracing::warn!(role, %error, "leader election failed");
+                        if election.held.write().await.remove(&role) {
+                            tracing::warn!(role, instance_id = %election.instance_id, "lost leadership");
+                        }
+                        renew_every
+                    }
+                };
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(pause) => {}
                 }
+            }
+            if let Err(error) = election.release(&role).await {
+                tracing::warn!(role, %error, "failed to release the role");
             }
         })
     }
@@ -243,6 +290,22 @@ impl LeaderElection {
         .fetch_optional(&self.pool)
         .await
         .map(Option::flatten)
+    }
+}
+
+/// Whether a job guarded by `role` may run now: this instance holds the
+/// role, or takes it at once (the campaign may not have tried yet, e.g. on a
+/// job's first tick right after startup).
+pub async fn leads(election: &LeaderElection, role: &str) -> bool {
+    if election.is_leader(role).await {
+        return true;
+    }
+    match election.try_acquire(role).await {
+        Ok(won) => won,
+        Err(error) => {
+            tracing::warn!(role, %error, "leader election failed");
+            false
+        }
     }
 }
 

@@ -112,6 +112,24 @@ impl TestServer {
         Ok(())
     }
 
+    /// Freezes the process (SIGSTOP): it holds its connections and claims
+    /// but does nothing, like a machine that hangs.
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Lets a paused process go on (SIGCONT).
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self.child.id().context("the server has exited")?;
+        let status = std::process::Command::new("kill").arg(signal).arg(pid.to_string()).status()?;
+        anyhow::ensure!(status.success(), "kill {signal} {pid} failed");
+        Ok(())
+    }
+
     /// A gRPC (HTTP/2) channel to the edge.
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(self.edge.clone()).expect("edge url").connect().await.expect("connect to the edge")

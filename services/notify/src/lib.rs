@@ -84,6 +84,7 @@ pub async fn serve(
         ConsumerConfig::default(),
     )
     .await?;
+    let broadcast = broadcast.on_instance(database.instance.id);
     let mut workers = vec![tokio::spawn(broadcast.run(stop.clone().cancelled_owned()))];
     for _ in 0..WORKERS {
         workers.push(tokio::spawn(sender::run(

@@ -478,6 +478,8 @@ pub async fn run_loop(database: ServiceDb, state: State, shutdown: tokio_util::s
     if every == 0 {
         return;
     }
+    let campaign =
+        database.leader.spawn_campaign(ROLE.to_string(), rustbill_shared::leader::RENEW_INTERVAL, shutdown.clone());
     let mut ticker = tokio::time::interval(Duration::from_secs(every));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -485,15 +487,14 @@ pub async fn run_loop(database: ServiceDb, state: State, shutdown: tokio_util::s
             _ = shutdown.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        match database.leader.try_acquire(ROLE).await {
-            Ok(true) => match run(&state, Utc::now()).await {
-                Ok(report) if report != RunReport::default() => tracing::info!(?report, "billing run"),
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "billing run failed"),
-            },
-            Ok(false) => {}
-            Err(error) => tracing::warn!(%error, role = ROLE, "leader election failed"),
+        if !rustbill_shared::leader::leads(&database.leader, ROLE).await {
+            continue;
+        }
+        match run(&state, Utc::now()).await {
+            Ok(report) if report != RunReport::default() => tracing::info!(?report, "billing run"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "billing run failed"),
         }
     }
-    database.leader.release(ROLE).await.ok();
+    campaign.await.ok();
 }

@@ -129,7 +129,7 @@ pub async fn serve(
     let stop = CancellationToken::new();
     let mut workers = Vec::new();
     for consumer in consumers(&state).await? {
-        workers.push(tokio::spawn(consumer.run(stop.clone().cancelled_owned())));
+        workers.push(tokio::spawn(consumer.on_instance(database.instance.id).run(stop.clone().cancelled_owned())));
     }
     workers.push(tokio::spawn(timeouts::run(
         database.clone(),

@@ -65,6 +65,8 @@ pub async fn run(
     interval: Duration,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
+    let campaign =
+        database.leader.spawn_campaign(ROLE.to_string(), rustbill_shared::leader::RENEW_INTERVAL, shutdown.clone());
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -72,15 +74,14 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        match database.leader.try_acquire(ROLE).await {
-            Ok(true) => match cancel_expired(&database.pool, timeout).await {
-                Ok(0) => {}
-                Ok(count) => tracing::info!(count, "cancelled unpaid orders"),
-                Err(error) => tracing::warn!(error = format!("{error:#}"), "order timeout scan failed"),
-            },
-            Ok(false) => {}
-            Err(error) => tracing::warn!(%error, role = ROLE, "leader election failed"),
+        if !rustbill_shared::leader::leads(&database.leader, ROLE).await {
+            continue;
+        }
+        match cancel_expired(&database.pool, timeout).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "cancelled unpaid orders"),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "order timeout scan failed"),
         }
     }
-    database.leader.release(ROLE).await.ok();
+    campaign.await.ok();
 }

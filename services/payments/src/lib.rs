@@ -98,7 +98,7 @@ pub async fn serve(
     let heartbeat = database.start_heartbeat();
     let stop = CancellationToken::new();
     let refunds = refunds_consumer(&config, &database).await?;
-    let worker = tokio::spawn(refunds.run(stop.clone().cancelled_owned()));
+    let worker = tokio::spawn(refunds.on_instance(database.instance.id).run(stop.clone().cancelled_owned()));
     let served = rustbill_shared::grpc::serve_router(router(&config, &database), listener, shutdown).await;
     // In-flight refunds finish before the instance leaves.
     stop.cancel();

@@ -105,22 +105,24 @@ pub async fn serve(
         let (runtime, leader, token) = (runtime.clone(), database.leader.clone(), background.clone());
         let interval = Duration::from_secs(config.plugins.health_check_interval_secs);
         tokio::spawn(async move {
+            let campaign =
+                leader.spawn_campaign(HEALTH_ROLE.to_string(), rustbill_shared::leader::RENEW_INTERVAL, token.clone());
             let mut ticker = tokio::time::interval(interval);
             ticker.tick().await;
             loop {
                 tokio::select! {
-                    () = token.cancelled() => return,
+                    () = token.cancelled() => break,
                     _ = ticker.tick() => {}
                 }
-                match leader.try_acquire(HEALTH_ROLE).await {
-                    Ok(true) => match runtime.check_all().await {
-                        Ok(count) => tracing::debug!(count, "plugin health checks done"),
-                        Err(error) => tracing::warn!(%error, "plugin health checks failed"),
-                    },
-                    Ok(false) => {}
-                    Err(error) => tracing::warn!(%error, "health check leader election failed"),
+                if !rustbill_shared::leader::leads(&leader, HEALTH_ROLE).await {
+                    continue;
+                }
+                match runtime.check_all().await {
+                    Ok(count) => tracing::debug!(count, "plugin health checks done"),
+                    Err(error) => tracing::warn!(%error, "plugin health checks failed"),
                 }
             }
+            campaign.await.ok();
         })
     });
 

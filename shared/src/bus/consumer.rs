@@ -145,8 +145,11 @@ pub struct Consumer {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     pool: PgPool,
+    /// Recorded as `handled_by` on the deliveries this consumer finishes.
+    instance_id: Option<Uuid>,
     name: String,
     event_types: Vec<String>,
     handler: Arc<dyn Handler>,
@@ -209,12 +212,27 @@ impl Consumer {
             tracing::info!(consumer = name, event_types = ?event_types, "consumer subscribed");
         }
         Ok(Self {
-            inner: Arc::new(Inner { pool, name: name.to_string(), event_types, handler: Arc::new(handler), config }),
+            inner: Arc::new(Inner {
+                pool,
+                instance_id: None,
+                name: name.to_string(),
+                event_types,
+                handler: Arc::new(handler),
+                config,
+            }),
         })
     }
 
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// Records `instance_id` (this process's [`crate::leader::InstanceIdentity`])
+    /// as `handled_by` on every delivery this consumer finishes.
+    #[must_use]
+    pub fn on_instance(mut self, instance_id: Uuid) -> Self {
+        Arc::make_mut(&mut self.inner).instance_id = Some(instance_id);
+        self
     }
 
     pub fn config(&self) -> &ConsumerConfig {
@@ -570,12 +588,13 @@ impl Consumer {
     ) -> sqlx::Result<()> {
         sqlx::query(
             "update bus.delivery
-             set status = 'done', done_at = now(), locked_until = null, locked_by = null
+             set status = 'done', done_at = now(), locked_until = null, locked_by = null, handled_by = $4
              where consumer = $1 and event_id = $2 and locked_by = $3",
         )
         .bind(&self.inner.name)
         .bind(event.id)
         .bind(token)
+        .bind(self.inner.instance_id)
         .execute(&mut *transaction)
         .await?;
         transaction.commit().await

@@ -92,14 +92,19 @@ async fn releasing_lets_the_other_win() {
     assert_eq!(second.holder("event_timeouts").await.unwrap(), Some(second.instance_id()));
 
     // A campaigning instance takes over soon after the holder gives up.
-    let campaign = first.spawn_campaign("event_timeouts".to_string(), Duration::from_millis(50));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let campaign = first.spawn_campaign("event_timeouts".to_string(), Duration::from_millis(50), stop.clone());
     second.release_all().await.unwrap();
     wait_for("the campaigning instance to take the role", DEADLINE, || async {
         first.is_leader("event_timeouts").await.then_some(())
     })
     .await;
     assert!(!second.try_acquire("event_timeouts").await.unwrap());
-    campaign.abort();
+    // Stopping the campaign gives the role up at once.
+    stop.cancel();
+    campaign.await.unwrap();
+    assert!(!first.is_leader("event_timeouts").await);
+    assert!(second.try_acquire("event_timeouts").await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,6 +128,30 @@ async fn a_holder_that_stops_renewing_is_replaced() {
     // A lease that is merely old but not expired still protects the holder.
     age_role(&pool, "billing", 20).await;
     assert!(!first.try_acquire("billing").await.unwrap());
+    let left = second.takeable_in("billing").await.unwrap();
+    assert!(left > Duration::from_secs(9) && left <= Duration::from_secs(10), "{left:?} of the lease left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_takes_over_when_the_lease_ends_not_at_its_next_renewal() {
+    let (db, pool) = setup().await;
+    let (first, second) = two_candidates(&db).await;
+    assert!(first.try_acquire("billing").await.unwrap());
+    // The holder renewed 28 s ago and then died: 2 s of lease are left.
+    age_role(&pool, "billing", 28).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let started = std::time::Instant::now();
+    let campaign = second.spawn_campaign("billing".to_string(), Duration::from_secs(10), stop.clone());
+    wait_for("the campaign to take the expired role", DEADLINE, || async {
+        (second.holder("billing").await.unwrap() == Some(second.instance_id())).then_some(())
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1500), "taken after {took:?}, before the lease ended");
+    assert!(took < Duration::from_secs(5), "taken after {took:?}: the campaign waited for its 10 s renewal");
+    stop.cancel();
+    campaign.await.unwrap();
+    assert_eq!(second.holder("billing").await.unwrap(), None, "released on shutdown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
