@@ -90,6 +90,8 @@ pub(crate) struct RequestContext {
     /// The edge's own span: child of the client's `traceparent`, or a new
     /// root. It is what the edge forwards and echoes.
     pub trace: TraceParent,
+    /// The client's `traceparent`, if it sent a valid one.
+    pub client_trace: Option<TraceParent>,
     pub client_ip: String,
 }
 
@@ -101,14 +103,11 @@ impl RequestContext {
         }
         let headers = request.headers();
         let request_id = sanitize_request_id(headers.get(REQUEST_ID_HEADER).and_then(|value| value.to_str().ok()));
-        let trace = headers
-            .get(TRACEPARENT_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(TraceParent::parse)
-            .map(|parent| parent.child())
-            .unwrap_or_else(TraceParent::new_root);
+        let client_trace =
+            headers.get(TRACEPARENT_HEADER).and_then(|value| value.to_str().ok()).and_then(TraceParent::parse);
+        let trace = client_trace.as_ref().map(TraceParent::child).unwrap_or_else(TraceParent::new_root);
         let client_ip = client_ip(request).map(|ip| ip.to_string()).unwrap_or_default();
-        let context = RequestContext { request_id, trace, client_ip };
+        let context = RequestContext { request_id, trace, client_trace, client_ip };
         request.extensions_mut().insert(context.clone());
         context
     }
@@ -121,7 +120,27 @@ pub(crate) struct LogContext;
 
 impl Middleware for LogContext {
     fn handle(self: Arc<Self>, mut request: Req, next: BoxSvc) -> BoxFuture<'static, Resp> {
-        let context = RequestContext::ensure(&mut request);
+        let mut context = RequestContext::ensure(&mut request);
+        let path = request.uri().path().to_string();
+        let span = tracing::info_span!(
+            "request",
+            otel.name = %path,
+            otel.kind = "server",
+            path = %path,
+            request_id = %context.request_id,
+            trace_id = tracing::field::Empty,
+            client_ip = %context.client_ip,
+        );
+        // When spans are exported the edge's span is the one forwarded and
+        // echoed, so the services' spans hang under it.
+        if let Some(client) = &context.client_trace {
+            rustbill_shared::telemetry::set_parent(&span, client);
+        }
+        if let Some(own) = rustbill_shared::telemetry::span_context(&span) {
+            context.trace = own;
+            request.extensions_mut().insert(context.clone());
+        }
+        span.record("trace_id", tracing::field::display(context.trace.trace_id_hex()));
         let request_id = HeaderValue::from_str(&context.request_id).ok();
         let traceparent = HeaderValue::from_str(&context.trace.to_string()).ok();
         let headers = request.headers_mut();
@@ -133,14 +152,6 @@ impl Middleware for LogContext {
         if let Some(value) = &traceparent {
             headers.insert(TRACEPARENT_HEADER, value.clone());
         }
-        let path = request.uri().path().to_string();
-        let span = tracing::info_span!(
-            "request",
-            path = %path,
-            request_id = %context.request_id,
-            trace_id = %context.trace.trace_id_hex(),
-            client_ip = %context.client_ip,
-        );
         Box::pin(
             async move {
                 let started = Instant::now();
@@ -177,6 +188,11 @@ struct CallLog {
 
 impl CallLog {
     fn emit(self) {
+        rustbill_shared::metrics::record_request(
+            &self.path,
+            self.grpc_status.as_deref().unwrap_or("-"),
+            self.started.elapsed(),
+        );
         let _entered = self.span.enter();
         tracing::debug!(
             path = %self.path,

@@ -6,7 +6,6 @@ use rustbill_shared::Config;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    rustbill_shared::telemetry::init();
     let config = match Config::load().and_then(|config| config.validate().map(|()| config)) {
         Ok(config) => config,
         Err(error) => {
@@ -14,8 +13,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    config.log_unsupported();
-    match rustbill_edge::run(config).await {
+    let telemetry = rustbill_shared::telemetry::init_with(&config.telemetry, "edge");
+    let result = rustbill_edge::run(config).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "rustbill-edge stopped");

@@ -6,7 +6,6 @@ use rustbill_shared::Config;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    rustbill_shared::telemetry::init();
     let config = match Config::load().and_then(|config| config.validate().map(|()| config)) {
         Ok(config) => config,
         Err(error) => {
@@ -14,7 +13,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    config.log_unsupported();
+    let telemetry = rustbill_shared::telemetry::init_with(&config.telemetry, "server");
     let admin_path = config.server.admin_path.clone();
     let serves_portal = !config.server.portal_dir.trim().is_empty();
     let server = match rustbill_server::Server::start(config).await {
@@ -25,6 +24,7 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             eprintln!("rustbill-server: {error:#}");
+            telemetry.shutdown().await;
             return ExitCode::FAILURE;
         }
     };
@@ -37,7 +37,9 @@ async fn main() -> ExitCode {
         "rustbill-server ready: edge=http://{} admin=http://{}{}{portal}",
         server.edge_addr, server.edge_addr, admin_path
     );
-    match server.run_until(shutdown).await {
+    let result = server.run_until(shutdown).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("rustbill-server: {error:#}");

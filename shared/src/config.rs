@@ -527,17 +527,6 @@ impl Config {
         Ok(())
     }
 
-    /// Settings that are accepted but have no effect in this build; logged
-    /// once at startup so nobody relies on them silently.
-    pub fn log_unsupported(&self) {
-        if self.telemetry.enabled {
-            tracing::warn!(
-                endpoint = %self.telemetry.otlp_endpoint,
-                "[telemetry] OTLP export is not available in this build yet; traces stay in the logs"
-            );
-        }
-    }
-
     /// The database URL, required when a binary runs alone.
     pub fn require_db_url(&self) -> Result<&str, ConfigError> {
         match &self.db.url {

@@ -59,8 +59,13 @@ pub struct ServiceDb {
 
 impl ServiceDb {
     /// Heartbeats this instance until the guard is stopped or dropped.
+    /// Also reports the pool and the outbox depth of the service's
+    /// consumers as metrics when they are exported.
     pub fn start_heartbeat(&self) -> crate::leader::Heartbeat {
-        self.instance.spawn_heartbeat(self.pool.clone())
+        crate::metrics::observe_pool(&self.schema, self.pool.clone());
+        let outbox =
+            crate::metrics::exporting().then(|| (crate::metrics::OutboxDepth::register(), self.schema.clone()));
+        self.instance.spawn_heartbeat_reporting(self.pool.clone(), outbox)
     }
 
     /// Clean shutdown: stops the heartbeat, releases every leader role and

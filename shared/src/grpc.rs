@@ -125,7 +125,6 @@ where
             return std::process::ExitCode::from(2);
         }
     };
-    config.log_unsupported();
     let url = match config.require_db_url() {
         Ok(url) => url.to_string(),
         Err(error) => {
@@ -133,7 +132,10 @@ where
             return std::process::ExitCode::from(2);
         }
     };
-    match serve(std::sync::Arc::new(config), url).await {
+    let telemetry = crate::telemetry::init_with(&config.telemetry, name);
+    let served = serve(std::sync::Arc::new(config), url).await;
+    telemetry.shutdown().await;
+    match served {
         Ok(()) => {
             tracing::info!(service = name, "stopped");
             std::process::ExitCode::SUCCESS
@@ -163,15 +165,70 @@ pub struct RequestSpan;
 impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, request: &http::Request<B>) -> tracing::Span {
         let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or("");
-        let trace_id = crate::telemetry::TraceParent::parse(header(crate::principal::TRACEPARENT_HEADER))
-            .map(|trace| trace.trace_id_hex())
-            .unwrap_or_default();
-        tracing::info_span!(
+        let parent = crate::telemetry::TraceParent::parse(header(crate::principal::TRACEPARENT_HEADER));
+        let trace_id = parent.as_ref().map(|trace| trace.trace_id_hex()).unwrap_or_default();
+        let span = tracing::info_span!(
             "rpc",
+            otel.name = %request.uri().path(),
+            otel.kind = "server",
+            rpc.system = "grpc",
             path = %request.uri().path(),
             request_id = %crate::telemetry::sanitize_request_id(Some(header(crate::principal::REQUEST_ID_HEADER))),
             trace_id = %trace_id,
-        )
+        );
+        if let Some(parent) = &parent {
+            crate::telemetry::set_parent(&span, parent);
+        }
+        span
+    }
+}
+
+/// Records the latency of every call a service serves
+/// ([`crate::metrics::record_service_call`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallMetricsLayer;
+
+impl<S> tower::Layer<S> for CallMetricsLayer {
+    type Service = CallMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CallMetrics { inner }
+    }
+}
+
+/// The service of [`CallMetricsLayer`].
+#[derive(Debug, Clone)]
+pub struct CallMetrics<S> {
+    inner: S,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for CallMetrics<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, context: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if !crate::metrics::exporting() {
+            return Box::pin(self.inner.call(request));
+        }
+        let path = request.uri().path().to_string();
+        let started = std::time::Instant::now();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let result = future.await;
+            if let Ok(response) = &result {
+                crate::metrics::record_service_call(&path, response.status().as_u16(), started.elapsed());
+            }
+            result
+        })
     }
 }
 
@@ -189,17 +246,21 @@ pub type ServiceTraceLayer = tower_http::trace::TraceLayer<
 >;
 
 /// The router of a service built on [`service_server`].
-pub type ServiceRouter =
-    tonic::transport::server::Router<tower::layer::util::Stack<ServiceTraceLayer, tower::layer::util::Identity>>;
+pub type ServiceRouter = tonic::transport::server::Router<ServiceLayers>;
+
+/// The layers of every service server: tracing, then call metrics.
+pub type ServiceLayers = tower::layer::util::Stack<
+    CallMetricsLayer,
+    tower::layer::util::Stack<ServiceTraceLayer, tower::layer::util::Identity>,
+>;
 
 /// A tonic server builder with [`ServiceTraceLayer`], for every service.
-pub fn service_server()
--> tonic::transport::Server<tower::layer::util::Stack<ServiceTraceLayer, tower::layer::util::Identity>> {
+pub fn service_server() -> tonic::transport::Server<ServiceLayers> {
     use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
     let layer = TraceLayer::new_for_grpc()
         .make_span_with(RequestSpan)
         .on_request(())
         .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG))
         .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG));
-    tonic::transport::Server::builder().layer(layer)
+    tonic::transport::Server::builder().layer(layer).layer(CallMetricsLayer)
 }

@@ -77,6 +77,16 @@ impl InstanceIdentity {
     /// Heartbeats every [`RENEW_INTERVAL`] until [`Heartbeat::stop`] (or
     /// until the guard is dropped).
     pub fn spawn_heartbeat(self, pool: PgPool) -> Heartbeat {
+        self.spawn_heartbeat_reporting(pool, None)
+    }
+
+    /// [`Self::spawn_heartbeat`] that also refreshes the outbox depth of a
+    /// service's consumers (`schema.…`) for its metric at every beat.
+    pub fn spawn_heartbeat_reporting(
+        self,
+        pool: PgPool,
+        outbox: Option<(crate::metrics::OutboxDepth, String)>,
+    ) -> Heartbeat {
         let stop = tokio_util::sync::CancellationToken::new();
         let token = stop.clone();
         let task = tokio::spawn(async move {
@@ -91,6 +101,11 @@ impl InstanceIdentity {
                 match self.beat(&pool).await {
                     Ok(()) => tracing::trace!(instance_id = %self.id, "heartbeat"),
                     Err(error) => tracing::warn!(instance_id = %self.id, %error, "heartbeat failed"),
+                }
+                if let Some((depth, schema)) = &outbox
+                    && let Err(error) = depth.refresh(&pool, schema).await
+                {
+                    tracing::debug!(%error, "outbox depth query failed");
                 }
             }
         });

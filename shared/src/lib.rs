@@ -21,6 +21,7 @@ pub mod error;
 pub mod grpc;
 pub mod ids;
 pub mod leader;
+pub mod metrics;
 pub mod money;
 pub mod oplog;
 pub mod paging;

@@ -231,8 +231,10 @@ impl InternalSigner {
         if let Ok(request_id) = MetadataValue::try_from(caller.request_id.as_str()) {
             request.metadata_mut().insert(REQUEST_ID_HEADER, request_id);
         }
-        let trace = crate::telemetry::TraceParent::parse(&caller.traceparent)
-            .map(|parent| parent.child())
+        // The current span when spans are exported (so the callee's span is
+        // its child); otherwise a new span id in the caller's trace.
+        let trace = crate::telemetry::current()
+            .or_else(|| crate::telemetry::TraceParent::parse(&caller.traceparent).map(|parent| parent.child()))
             .unwrap_or_else(crate::telemetry::TraceParent::new_root);
         if let Ok(traceparent) = MetadataValue::try_from(trace.to_string().as_str()) {
             request.metadata_mut().insert(TRACEPARENT_HEADER, traceparent);

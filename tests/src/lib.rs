@@ -8,6 +8,7 @@
 
 pub mod flows;
 pub mod grpc_web;
+pub mod otlp;
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -6,7 +6,6 @@ use rustbill_shared::Config;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    rustbill_shared::telemetry::init();
     rustbill_shared::grpc::run_service("catalog", |config: Arc<Config>, url: String| async move {
         let database = rustbill_catalog::prepare(&config, &url).await?;
         let (listener, _) = rustbill_shared::grpc::bind(config.services.catalog.listen).await?;

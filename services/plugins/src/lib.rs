@@ -93,6 +93,20 @@ pub async fn serve(
     restart: CancellationToken,
 ) -> anyhow::Result<()> {
     let engine = build_engine(&config, &database.pool)?;
+    let http = engine.env().http.clone();
+    rustbill_shared::metrics::observe_breakers(move || {
+        http.snapshot()
+            .into_iter()
+            .map(|breaker| {
+                let state = match breaker.state {
+                    http::BreakerState::Closed => 0,
+                    http::BreakerState::HalfOpen => 1,
+                    http::BreakerState::Open => 2,
+                };
+                (breaker.host, state)
+            })
+            .collect()
+    });
     let runtime = runtime::Runtime::new(database.pool.clone(), engine.clone());
     let scanner = scanner::Scanner::new(database.pool.clone(), engine, config.plugins.plugins_dir.clone());
     scanner.scan().await?;

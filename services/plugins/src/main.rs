@@ -7,7 +7,6 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    rustbill_shared::telemetry::init();
     rustbill_shared::grpc::run_service("plugins", |config: Arc<Config>, url: String| async move {
         let database = rustbill_plugins::prepare(&config, &url).await?;
         let (listener, _) = rustbill_shared::grpc::bind(config.services.plugins.listen).await?;

@@ -9,6 +9,7 @@
 use rustbill_shared::{AppError, AppResult};
 use serde_json::Value as Json;
 use sqlx::PgPool;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::engine::{Engine, EngineError, PluginFailure, PluginType, RawReturn};
@@ -70,8 +71,17 @@ impl Runtime {
 
     /// `function(config ⊕ args, ())` of the interface's script.
     pub async fn call(&self, row: &InterfaceRow, function: &str, args: Json) -> AppResult<RawReturn> {
+        let span = tracing::info_span!(
+            "plugin_call",
+            otel.name = %format!("plugin {}.{function}", row.plugin_id),
+            plugin_type = %row.plugin_type,
+            plugin_id = %row.plugin_id,
+            plugin_version = %row.plugin_version,
+            interface_id = %row.id,
+            function,
+        );
         let script = row.script()?;
-        self.engine.call(&script, function, &row.config, &args).await.map_err(engine_error)
+        self.engine.call(&script, function, &row.config, &args).instrument(span).await.map_err(engine_error)
     }
 
     /// Calls and decodes with one of the engine's typed parsers.

@@ -445,7 +445,7 @@ impl Consumer {
              from candidate c, bus.event_queue e
              where d.consumer = c.consumer and d.event_id = c.event_id and e.id = d.event_id
              returning e.id, e.seq, e.event_type, e.aggregate_id, e.customer_id, e.payload, e.source,
-                       e.request_id, e.created_at, d.attempts as attempt",
+                       e.request_id, e.traceparent, e.created_at, d.attempts as attempt",
         )
         .bind(&self.inner.name)
         .bind(exclude)
@@ -485,12 +485,21 @@ impl Consumer {
         let config = &self.inner.config;
         let span = tracing::info_span!(
             "bus_delivery",
+            otel.name = %format!("{consumer} {}", event.event_type),
+            otel.kind = "consumer",
             consumer,
             event_id = %event.id,
             event_type = %event.event_type,
             aggregate_id = %event.aggregate_id,
             attempt = event.attempt,
+            handled_by = tracing::field::Empty,
         );
+        if let Some(parent) = event.traceparent.as_deref().and_then(crate::telemetry::TraceParent::parse) {
+            crate::telemetry::set_parent(&span, &parent);
+        }
+        if let Some(instance) = self.inner.instance_id {
+            span.record("handled_by", tracing::field::display(instance));
+        }
 
         if u32::try_from(event.attempt).unwrap_or(u32::MAX) > config.max_attempts {
             // Only reachable when earlier attempts ended without an outcome.

@@ -22,6 +22,9 @@ pub struct NewEvent {
     pub source: String,
     /// The request that caused the event, for tracing across services.
     pub request_id: Option<String>,
+    /// W3C `traceparent` of the publishing span; when `None`, [`super::publish`]
+    /// records the current span's (if spans are exported).
+    pub traceparent: Option<String>,
 }
 
 impl NewEvent {
@@ -39,6 +42,7 @@ impl NewEvent {
             payload,
             source: source.into(),
             request_id: None,
+            traceparent: None,
         }
     }
 
@@ -75,6 +79,8 @@ pub struct Event {
     pub payload: serde_json::Value,
     pub source: String,
     pub request_id: Option<String>,
+    /// W3C `traceparent` of the span that published the event.
+    pub traceparent: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Which delivery attempt this is for this consumer, from 1.
     pub attempt: i32,

@@ -29,8 +29,8 @@ pub async fn publish(connection: &mut PgConnection, event: &NewEvent) -> BusResu
         .execute(&mut *connection)
         .await?;
     sqlx::query(
-        "insert into bus.event_queue (id, event_type, aggregate_id, customer_id, payload, source, request_id)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into bus.event_queue (id, event_type, aggregate_id, customer_id, payload, source, request_id, traceparent)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(event.id)
     .bind(&event.event_type)
@@ -39,6 +39,7 @@ pub async fn publish(connection: &mut PgConnection, event: &NewEvent) -> BusResu
     .bind(&event.payload)
     .bind(&event.source)
     .bind(&event.request_id)
+    .bind(event.traceparent.clone().or_else(|| crate::telemetry::current().map(|trace| trace.to_string())))
     .execute(&mut *connection)
     .await?;
     tracing::debug!(
@@ -71,6 +72,9 @@ pub async fn publish_for(
         payload,
         source: source.to_string(),
         request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
+        traceparent: crate::telemetry::current()
+            .map(|trace| trace.to_string())
+            .or_else(|| (!caller.traceparent.is_empty()).then(|| caller.traceparent.clone())),
     };
     publish(connection, &event).await.map_err(crate::AppError::from)
 }

@@ -18,6 +18,7 @@ mod provider_rustbill;
 mod secrets;
 mod startup;
 mod system_service;
+mod telemetry;
 mod tickets;
 mod tracing;
 
