@@ -19,24 +19,18 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter as Governor};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use rustbill_shared::redis::Redis;
 use rustbill_shared::{AppError, Config};
-use secrecy::ExposeSecret;
 
 use crate::context::client_ip;
 use crate::cors::CorsPolicy;
 use crate::middleware::{BoxSvc, Middleware, Req, Resp, call};
 use crate::status::error_response;
-
-/// How long a Redis command may take before the edge counts in memory.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
-/// How long the edge counts in memory after Redis failed before trying it again.
-const REDIS_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The rate-limited RPCs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,13 +87,8 @@ impl RateLimiter {
                 limits.insert(bucket, Limit { per_sec, memory: Governor::keyed(Quota::per_second(per_sec)) });
             }
         }
-        let redis = if config.redis.enabled {
-            let client = redis::Client::open(config.redis.url.expose_secret())
-                .map_err(|error| anyhow::anyhow!("[redis].url is not usable: {error}"))?;
-            Some(RedisWindow::new(client, config.redis.prefix.clone()))
-        } else {
-            None
-        };
+        let redis = Redis::from_config(&config.redis, "rate limits are counted in memory, per edge instance")?
+            .map(|redis| RedisWindow { redis });
         Ok(Some(Self { limits, redis, checks: AtomicU64::new(0) }))
     }
 
@@ -124,87 +113,26 @@ impl RateLimiter {
     }
 }
 
-/// The Redis fixed-window counter, and whether Redis is usable right now.
+/// The Redis fixed-window counter.
 struct RedisWindow {
-    client: redis::Client,
-    prefix: String,
-    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
-    /// While Redis is down: when to try it again.
-    retry_at: std::sync::Mutex<Option<Instant>>,
-    degraded: AtomicBool,
+    redis: Arc<Redis>,
 }
 
 impl RedisWindow {
-    fn new(client: redis::Client, prefix: String) -> Self {
-        Self {
-            client,
-            prefix,
-            connection: tokio::sync::Mutex::new(None),
-            retry_at: std::sync::Mutex::new(None),
-            degraded: AtomicBool::new(false),
-        }
-    }
-
     /// `Some(allowed)` from Redis, or `None` when Redis is not usable (the
     /// caller then counts in memory).
     async fn allow(&self, bucket: Bucket, ip: IpAddr, per_sec: u32) -> Option<bool> {
-        {
-            let retry_at = self.retry_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if retry_at.is_some_and(|at| Instant::now() < at) {
-                return None;
-            }
-        }
-        match tokio::time::timeout(REDIS_TIMEOUT * 2, self.count(bucket, ip)).await {
-            Ok(Ok(count)) => {
-                if self.degraded.swap(false, Ordering::Relaxed) {
-                    tracing::info!("redis is reachable again; rate limits are shared between edge instances again");
-                }
-                *self.retry_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
-                Some(count <= i64::from(per_sec))
-            }
-            Ok(Err(error)) => {
-                self.failed(&error.to_string());
-                None
-            }
-            Err(_) => {
-                self.failed("timed out");
-                None
-            }
-        }
-    }
-
-    fn failed(&self, reason: &str) {
-        *self.retry_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            Some(Instant::now() + REDIS_RETRY_AFTER);
-        if !self.degraded.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                error = %reason,
-                "redis is not available; rate limits are counted in memory, per edge instance, until it is back"
-            );
-        }
-    }
-
-    async fn count(&self, bucket: Bucket, ip: IpAddr) -> redis::RedisResult<i64> {
-        let mut connection = {
-            let mut slot = self.connection.lock().await;
-            match slot.as_ref() {
-                Some(connection) => connection.clone(),
-                None => {
-                    let config = ConnectionManagerConfig::new()
-                        .set_connection_timeout(Some(REDIS_TIMEOUT))
-                        .set_response_timeout(Some(REDIS_TIMEOUT))
-                        .set_number_of_retries(1);
-                    let connection = ConnectionManager::new_with_config(self.client.clone(), config).await?;
-                    *slot = Some(connection.clone());
-                    connection
-                }
-            }
-        };
         let window = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
-        let key = format!("{}:ratelimit:{}:{ip}:{window}", self.prefix, bucket.name());
-        let (count,): (i64,) =
-            redis::pipe().atomic().incr(&key, 1).expire(&key, 2).ignore().query_async(&mut connection).await?;
-        Ok(count)
+        let key = self.redis.key(&format!("ratelimit:{}:{ip}:{window}", bucket.name()));
+        let count = self
+            .redis
+            .run(|mut connection| async move {
+                let (count,): (i64,) =
+                    redis::pipe().atomic().incr(&key, 1).expire(&key, 2).ignore().query_async(&mut connection).await?;
+                Ok(count)
+            })
+            .await?;
+        Some(count <= i64::from(per_sec))
     }
 }
 
@@ -292,6 +220,6 @@ mod tests {
         let ip: IpAddr = "192.0.2.9".parse().unwrap();
         assert!(limiter.allow(Bucket::Login, ip).await);
         assert!(!limiter.allow(Bucket::Login, ip).await);
-        assert!(limiter.redis.as_ref().unwrap().degraded.load(Ordering::Relaxed));
+        assert!(limiter.redis.as_ref().unwrap().redis.degraded());
     }
 }

@@ -27,6 +27,7 @@ pub mod oplog;
 pub mod paging;
 pub mod pgcluster;
 pub mod principal;
+pub mod redis;
 pub mod system;
 pub mod telemetry;
 #[cfg(feature = "testkit")]

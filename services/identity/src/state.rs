@@ -16,6 +16,8 @@ pub struct State {
     pub jwt: JwtKeys,
     pub balances: BalanceReader,
     pub signer: InternalSigner,
+    /// Cache-aside of admin sessions in Redis (`[redis]`), if enabled.
+    pub sessions: Option<Arc<rustbill_shared::redis::Redis>>,
 }
 
 impl State {
@@ -26,6 +28,11 @@ impl State {
         let ttl = i64::try_from(config.jwt.expiry_hours.saturating_mul(3600)).unwrap_or(i64::MAX);
         let signer = InternalSigner::new(&config.internal_secret(), config.internal.token_ttl_secs);
         let balances = BalanceReader::new(&config.services.payments.url, signer.clone());
-        Self { pool, jwt: JwtKeys::new(&secret, ttl), balances, signer, config }
+        let sessions = rustbill_shared::redis::Redis::from_config(&config.redis, "sessions are read from PostgreSQL")
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "the session cache is off");
+                None
+            });
+        Self { pool, jwt: JwtKeys::new(&secret, ttl), balances, signer, sessions, config }
     }
 }

@@ -15,6 +15,7 @@ mod orders;
 mod plugins;
 mod portal_web;
 mod provider_rustbill;
+mod redis_failover;
 mod secrets;
 mod startup;
 mod system_service;

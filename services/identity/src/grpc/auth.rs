@@ -29,29 +29,80 @@ impl Auth {
 
 type Outcome = Result<Principal, &'static str>;
 
+/// An admin session with its user, as read for every cookie-authenticated
+/// call (and cached, see [`session_cache`]).
+#[derive(Debug, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SessionRow {
+    id: Uuid,
+    admin_user_id: Uuid,
+    last_seen_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    username: String,
+    role: String,
+    is_active: bool,
+}
+
+/// Cache-aside of [`SessionRow`]s in Redis (spec HA guide §6.3): read
+/// Redis first, on a miss read PostgreSQL and store the row. Entries live
+/// [`session_cache::TTL_SECS`]; logging out deletes its entry at once, and
+/// other revocations (password change, disabling a user, the CLI) are seen
+/// within the TTL. Keys carry the SHA-256 of the token, never the token.
+pub(crate) mod session_cache {
+    use redis::AsyncCommands;
+    use rustbill_shared::redis::Redis;
+
+    use super::SessionRow;
+
+    pub(crate) const TTL_SECS: u64 = 10;
+
+    fn key(redis: &Redis, hash: &[u8]) -> String {
+        redis.key(&format!("session:{}", hex::encode(hash)))
+    }
+
+    pub(crate) async fn get(redis: &Redis, hash: &[u8]) -> Option<SessionRow> {
+        let key = key(redis, hash);
+        let json: String =
+            redis.run(|mut connection| async move { connection.get::<_, Option<String>>(key).await }).await??;
+        serde_json::from_str(&json).ok()
+    }
+
+    pub(crate) async fn put(redis: &Redis, hash: &[u8], row: &SessionRow) {
+        let key = key(redis, hash);
+        let Ok(json) = serde_json::to_string(row) else { return };
+        redis.run(|mut connection| async move { connection.set_ex::<_, _, ()>(key, json, TTL_SECS).await }).await;
+    }
+
+    pub(crate) async fn forget(redis: &Redis, hash: &[u8]) {
+        let key = key(redis, hash);
+        redis.run(|mut connection| async move { connection.del::<_, ()>(key).await }).await;
+    }
+}
+
 impl Auth {
     async fn session(&self, token: &str) -> Result<Outcome, sqlx::Error> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            id: Uuid,
-            admin_user_id: Uuid,
-            last_seen_at: DateTime<Utc>,
-            expires_at: DateTime<Utc>,
-            revoked_at: Option<DateTime<Utc>>,
-            username: String,
-            role: String,
-            is_active: bool,
-        }
-        let row: Option<Row> = sqlx::query_as(
-            "select s.id, s.admin_user_id, s.last_seen_at, s.expires_at, s.revoked_at,
-                    u.username, u.role, u.is_active
-             from sessions s join admin_users u on u.id = s.admin_user_id
-             where s.token_hash = $1",
-        )
-        .bind(tokens::sha256(token))
-        .fetch_optional(&self.state.pool)
-        .await?;
-        let Some(row) = row else { return Ok(Err("invalid")) };
+        let hash = tokens::sha256(token);
+        let cache = self.state.sessions.as_deref();
+        let cached = match cache {
+            Some(redis) => session_cache::get(redis, &hash).await,
+            None => None,
+        };
+        let from_cache = cached.is_some();
+        let row = match cached {
+            Some(row) => Some(row),
+            None => {
+                sqlx::query_as::<_, SessionRow>(
+                    "select s.id, s.admin_user_id, s.last_seen_at, s.expires_at, s.revoked_at,
+                        u.username, u.role, u.is_active
+                 from sessions s join admin_users u on u.id = s.admin_user_id
+                 where s.token_hash = $1",
+                )
+                .bind(&hash)
+                .fetch_optional(&self.state.pool)
+                .await?
+            }
+        };
+        let Some(mut row) = row else { return Ok(Err("invalid")) };
         let now = Utc::now();
         let idle =
             Duration::minutes(i64::try_from(self.state.config.session.idle_timeout_minutes).unwrap_or(i64::MAX / 120));
@@ -65,11 +116,18 @@ impl Auth {
             return Ok(Err("disabled"));
         }
         let Some(role) = AdminRole::parse(&row.role) else { return Ok(Err("invalid")) };
-        if (now - row.last_seen_at).num_seconds() >= TOUCH_INTERVAL_SECS {
+        let touched = (now - row.last_seen_at).num_seconds() >= TOUCH_INTERVAL_SECS;
+        if touched {
             sqlx::query("update sessions set last_seen_at = now() where id = $1")
                 .bind(row.id)
                 .execute(&self.state.pool)
                 .await?;
+            row.last_seen_at = now;
+        }
+        if let Some(redis) = cache
+            && (!from_cache || touched)
+        {
+            session_cache::put(redis, &hash, &row).await;
         }
         Ok(Ok(Principal::Admin { user_id: row.admin_user_id, username: row.username, role, session_id: row.id }))
     }

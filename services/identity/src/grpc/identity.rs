@@ -851,10 +851,15 @@ impl Identity {
     async fn logout(&self, caller: &Caller) -> AppResult<(LogoutResponse, bool)> {
         match caller.principal.require_authenticated()? {
             Principal::Admin { session_id, .. } => {
-                sqlx::query("update sessions set revoked_at = now() where id = $1 and revoked_at is null")
-                    .bind(session_id)
-                    .execute(&self.state.pool)
-                    .await?;
+                let hash: Option<Vec<u8>> = sqlx::query_scalar(
+                    "update sessions set revoked_at = now() where id = $1 and revoked_at is null returning token_hash",
+                )
+                .bind(session_id)
+                .fetch_optional(&self.state.pool)
+                .await?;
+                if let (Some(redis), Some(hash)) = (self.state.sessions.as_deref(), hash) {
+                    super::auth::session_cache::forget(redis, &hash).await;
+                }
                 Ok((LogoutResponse {}, true))
             }
             Principal::Customer { family_id, .. } => {
