@@ -106,6 +106,18 @@ impl TestServer {
         Ok(())
     }
 
+    /// Stops the server with SIGTERM (a clean shutdown) and starts a new one
+    /// on the same database and settings, as a rolling restart does; `edge`
+    /// changes.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let status = self.stop().await?;
+        anyhow::ensure!(status.success(), "the server exited with {status} on SIGTERM");
+        let (child, edge) = spawn(self.database.url(), &self.settings, self._workdir.path(), &self.stderr_log).await?;
+        self.child = child;
+        self.edge = edge;
+        Ok(())
+    }
+
     /// Kills the server with SIGKILL (a crash, no shutdown) and waits for it.
     pub async fn kill(&mut self) -> anyhow::Result<()> {
         self.child.start_kill()?;

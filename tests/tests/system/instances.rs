@@ -9,6 +9,7 @@
 //!   instance takes the role over within 30 s.
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use rustbill_proto::order::GetOrderRequest;
@@ -227,4 +228,133 @@ async fn two_instances_share_the_outbox_and_a_killed_leader_is_replaced() {
         .expect("create order on the survivor")
         .into_inner();
     active(&survivor, &shop.admin, &created.order.expect("order").id).await;
+}
+
+/// A client behind a balancer of two edges: each call goes to the next
+/// edge; a call refused because an edge is going away (UNAVAILABLE, or the
+/// connection failing) is retried on the other one, as clients retry. The
+/// edge list is updated when an instance comes back on a new address, as a
+/// balancer's health checks would.
+struct Balanced {
+    edges: std::sync::RwLock<Vec<String>>,
+    turn: std::sync::atomic::AtomicUsize,
+    retries: std::sync::atomic::AtomicUsize,
+}
+
+impl Balanced {
+    fn next_edge(&self) -> String {
+        let edges = self.edges.read().unwrap();
+        edges[self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % edges.len()].clone()
+    }
+
+    async fn create(&self, request: &rustbill_proto::order::CreateOrderRequest, token: &str) -> Result<String, String> {
+        let mut last = String::new();
+        for attempt in 0..20 {
+            if attempt > 0 {
+                self.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let channel = match Channel::from_shared(self.next_edge()).expect("edge url").connect().await {
+                Ok(channel) => channel,
+                Err(error) => {
+                    last = format!("connect: {error}");
+                    continue;
+                }
+            };
+            match OrderServiceClient::new(channel).create_order(bearer(request.clone(), token)).await {
+                Ok(created) => return Ok(created.into_inner().order.expect("order").id),
+                Err(status) if status.code() == tonic::Code::Unavailable => last = format!("{status:?}"),
+                Err(status) => return Err(format!("{status:?}")),
+            }
+        }
+        Err(format!("no edge took the call: {last}"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_loses_no_retried_request_and_no_event() {
+    let mut shop = Shop::open_with("", false, &[]).await;
+    let pool = shop.server.pool().await;
+    let mut other = shop.server.another_instance().await.expect("second instance");
+    let customer = shop.customer("rolling_customer").await;
+    shop.credit(&customer, "1000.00").await;
+
+    // Orders keep coming while first one process, then the other, is
+    // stopped with SIGTERM and started again (new addresses: the balancer
+    // learns them, as Caddy's health checks would).
+    let request = shop.order_request("balance");
+    let token = customer.access_token.clone();
+    let mut ids = Vec::new();
+    let balanced = Balanced {
+        edges: std::sync::RwLock::new(vec![shop.server.edge.clone(), other.edge.clone()]),
+        turn: std::sync::atomic::AtomicUsize::new(0),
+        retries: std::sync::atomic::AtomicUsize::new(0),
+    };
+    for restarting in 0..2 {
+        let restarted = AtomicBool::new(false);
+        // Orders go on until the restart is over, and a few more after it.
+        let placing = async {
+            let mut placed = Vec::new();
+            let mut after = 0;
+            while after < 4 {
+                if restarted.load(std::sync::atomic::Ordering::Relaxed) {
+                    after += 1;
+                }
+                placed.push(balanced.create(&request, &token).await.expect("an order placed with retries"));
+            }
+            placed
+        };
+        let restart = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let server = if restarting == 0 { &mut shop.server } else { &mut other };
+            server.restart().await.expect("a clean restart");
+            balanced.edges.write().unwrap()[restarting] = server.edge.clone();
+            restarted.store(true, std::sync::atomic::Ordering::Relaxed);
+        };
+        let (placed, ()) = tokio::join!(placing, restart);
+        ids.extend(placed);
+    }
+    let retries = balanced.retries.load(std::sync::atomic::Ordering::Relaxed);
+    println!("{} orders placed across two rolling restarts, {retries} calls retried on the other edge", ids.len());
+    assert!(retries > 0, "the load overlapped the restarts");
+
+    // No event lost: every order active with one instance and one debit.
+    shop.channel = shop.server.channel().await;
+    let channel = shop.channel.clone();
+    for id in &ids {
+        active(&channel, &shop.admin, id).await;
+    }
+    settled(&pool).await;
+    let per_order: Vec<i64> =
+        sqlx::query_scalar("select count(*) from orders.instances where customer_id = $1::uuid group by order_id")
+            .bind(&customer.customer_id)
+            .fetch_all(&pool)
+            .await
+            .expect("instances");
+    assert_eq!(per_order, vec![1; ids.len()], "one instance per order");
+    let debits: i64 = sqlx::query_scalar(
+        "select count(*) from payments.balance_transactions where customer_id = $1::uuid and transaction_type = 'payment'",
+    )
+    .bind(&customer.customer_id)
+    .fetch_one(&pool)
+    .await
+    .expect("debits");
+    assert_eq!(debits, ids.len() as i64, "one debit per order");
+    shop.assert_ledger_balances(&customer).await;
+    // The stopped processes left cleanly: no heartbeat of theirs and no role
+    // held by an instance that is gone.
+    let stale: i64 = sqlx::query_scalar(
+        "select count(*) from bus.leader_role r
+         where r.holder is not null
+           and not exists (select 1 from bus.instance_heartbeat h where h.instance_id = r.holder)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("roles");
+    assert_eq!(stale, 0, "roles of stopped instances were released");
+    let instances: i64 = sqlx::query_scalar("select count(*) from bus.instance_heartbeat where service <> ''")
+        .fetch_one(&pool)
+        .await
+        .expect("instances");
+    assert_eq!(instances, 12, "two processes of six services registered, the stopped ones deregistered");
 }
