@@ -1,6 +1,12 @@
 //! A real PostgreSQL database for each test.
 //!
 //! Where the server comes from, first that works:
+//! 0. `CITUS_URL`: a Citus coordinator (its database has the `citus`
+//!    extension and the workers registered). Each test database is created
+//!    on the coordinator and on every worker, with the extension, the
+//!    coordinator's host and the workers registered in it, so the whole
+//!    suite runs on Citus (`CITUS_URL=postgres://… make test`); the system
+//!    tests' server then applies `deploy/citus/distribute.sql`;
 //! 1. `DATABASE_URL` (a server the caller runs; `make test` starts one);
 //! 2. testcontainers, when a Docker engine answers;
 //! 3. a throwaway cluster from the system's PostgreSQL binaries, one per
@@ -23,6 +29,87 @@ use crate::pgcluster::PgCluster;
 struct Server {
     /// URL of a maintenance database on the server (to create and drop).
     admin_url: String,
+    /// The cluster's nodes when the server is a Citus coordinator.
+    citus: Option<CitusNodes>,
+}
+
+/// Where a Citus cluster's nodes listen, as the coordinator knows them.
+#[derive(Debug, Clone)]
+struct CitusNodes {
+    coordinator: (String, u16),
+    workers: Vec<(String, u16)>,
+}
+
+/// Whether the test databases live on a Citus cluster (`CITUS_URL`).
+pub fn citus_mode() -> bool {
+    std::env::var("CITUS_URL").is_ok_and(|url| !url.is_empty())
+}
+
+async fn citus_nodes(url: &str) -> anyhow::Result<CitusNodes> {
+    let mut connection = sqlx::PgConnection::connect(url).await.context("connect to the Citus coordinator")?;
+    let nodes: Vec<(String, i32, i32)> = sqlx::query_as(
+        "select nodename, nodeport, groupid from pg_dist_node where noderole = 'primary' and isactive order by groupid",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .context("CITUS_URL is not a Citus coordinator (no pg_dist_node)")?;
+    connection.close().await.ok();
+    let options: PgConnectOptions = url.parse()?;
+    let coordinator = nodes
+        .iter()
+        .find(|(_, _, group)| *group == 0)
+        .map(|(host, port, _)| (host.clone(), u16::try_from(*port).unwrap_or(5432)))
+        .unwrap_or_else(|| (options.get_host().to_string(), options.get_port()));
+    let workers = nodes
+        .into_iter()
+        .filter(|(_, _, group)| *group > 0)
+        .map(|(host, port, _)| (host, u16::try_from(port).unwrap_or(5432)))
+        .collect();
+    Ok(CitusNodes { coordinator, workers })
+}
+
+/// `url` pointed at another host, port and database (same credentials).
+fn node_url(url: &str, host: &str, port: u16, database: &str) -> anyhow::Result<String> {
+    let options: PgConnectOptions = url.parse()?;
+    Ok(options.host(host).port(port).database(database).to_url_lossy().to_string())
+}
+
+async fn execute_on(url: &str, statements: &[String]) -> anyhow::Result<()> {
+    let mut connection = sqlx::PgConnection::connect(url).await.with_context(|| format!("connect to {url}"))?;
+    for statement in statements {
+        connection.execute(AssertSqlSafe(statement.clone())).await.with_context(|| statement.clone())?;
+    }
+    connection.close().await.ok();
+    Ok(())
+}
+
+/// Creates `name` on every worker and the coordinator, with the extension
+/// and the cluster's nodes registered in it.
+async fn create_citus_database(admin_url: &str, nodes: &CitusNodes, name: &str) -> anyhow::Result<()> {
+    let admin_database = admin_url.parse::<PgConnectOptions>()?.get_database().unwrap_or("postgres").to_string();
+    for (host, port) in &nodes.workers {
+        execute_on(&node_url(admin_url, host, *port, &admin_database)?, &[format!("create database {name}")]).await?;
+        execute_on(&node_url(admin_url, host, *port, name)?, &["create extension if not exists citus".to_string()])
+            .await?;
+    }
+    execute_on(admin_url, &[format!("create database {name}")]).await?;
+    let (host, port) = &nodes.coordinator;
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    let mut statements = vec![
+        "create extension if not exists citus".to_string(),
+        // Row triggers that only touch their own row (updated_at) are safe.
+        format!("alter database {name} set citus.enable_unsafe_triggers = on"),
+        format!("select citus_set_coordinator_host({}, {port})", quote(host)),
+    ];
+    for (worker, worker_port) in &nodes.workers {
+        statements.push(format!("select citus_add_node({}, {worker_port})", quote(worker)));
+    }
+    if nodes.workers.is_empty() {
+        // A single-node cluster: the coordinator holds the shards.
+        statements.push(format!("select citus_set_node_property({}, {port}, 'shouldhaveshards', true)", quote(host)));
+    }
+    let url = admin_url.parse::<PgConnectOptions>()?.database(name).to_url_lossy().to_string();
+    execute_on(&url, &statements).await
 }
 
 static SERVER: OnceCell<Server> = OnceCell::const_new();
@@ -35,10 +122,15 @@ async fn server() -> anyhow::Result<&'static Server> {
 }
 
 async fn start_server() -> anyhow::Result<Server> {
+    if citus_mode() {
+        let url = std::env::var("CITUS_URL")?;
+        let nodes = citus_nodes(&url).await?;
+        return Ok(Server { admin_url: url, citus: Some(nodes) });
+    }
     if let Ok(url) = std::env::var("DATABASE_URL")
         && !url.is_empty()
     {
-        return Ok(Server { admin_url: url });
+        return Ok(Server { admin_url: url, citus: None });
     }
     if docker_answers().await {
         match start_container().await {
@@ -79,7 +171,7 @@ async fn start_container() -> anyhow::Result<Server> {
     // Wait for the server to accept connections after its init restart.
     wait_until_ready(&admin_url).await?;
     KEEP_ALIVE.set(Box::new(container)).ok();
-    Ok(Server { admin_url })
+    Ok(Server { admin_url, citus: None })
 }
 
 async fn start_cluster() -> anyhow::Result<Server> {
@@ -104,7 +196,7 @@ async fn start_cluster() -> anyhow::Result<Server> {
         .context("failed to start the cluster watchdog")?;
     let admin_url = cluster.url("postgres");
     KEEP_ALIVE.set(Box::new(directory.keep())).ok();
-    Ok(Server { admin_url })
+    Ok(Server { admin_url, citus: None })
 }
 
 async fn wait_until_ready(url: &str) -> anyhow::Result<()> {
@@ -129,6 +221,8 @@ pub struct TestDb {
     name: String,
     url: String,
     admin_url: String,
+    /// Worker admin URLs to drop the database from (Citus).
+    workers: Vec<String>,
 }
 
 impl TestDb {
@@ -136,12 +230,21 @@ impl TestDb {
     pub async fn new() -> anyhow::Result<Self> {
         let server = server().await?;
         let name = format!("rustbill_test_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = sqlx::PgConnection::connect(&server.admin_url).await.context("connect to test server")?;
-        admin.execute(AssertSqlSafe(format!("create database {name}"))).await?;
-        admin.close().await.ok();
         let admin_options: PgConnectOptions = server.admin_url.parse()?;
+        let mut workers = Vec::new();
+        if let Some(nodes) = &server.citus {
+            let admin_database = admin_options.get_database().unwrap_or("postgres").to_string();
+            for (host, port) in &nodes.workers {
+                workers.push(node_url(&server.admin_url, host, *port, &admin_database)?);
+            }
+            create_citus_database(&server.admin_url, nodes, &name).await?;
+        } else {
+            let mut admin = sqlx::PgConnection::connect(&server.admin_url).await.context("connect to test server")?;
+            admin.execute(AssertSqlSafe(format!("create database {name}"))).await?;
+            admin.close().await.ok();
+        }
         let url = admin_options.database(&name).to_url_lossy().to_string();
-        Ok(Self { name, url, admin_url: server.admin_url.clone() })
+        Ok(Self { name, url, admin_url: server.admin_url.clone(), workers })
     }
 
     /// URL of this database (give it to the binaries under test).
@@ -162,16 +265,23 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let admin_url = self.admin_url.clone();
+        // The coordinator first, then the workers (Citus).
+        let servers: Vec<String> =
+            std::iter::once(self.admin_url.clone()).chain(self.workers.iter().cloned()).collect();
         // Drop runs inside or outside a runtime; a thread with its own
         // runtime works in both.
         let dropper = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async move {
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                        admin.execute(AssertSqlSafe(format!("drop database if exists {name} with (force)"))).await.ok();
-                        admin.close().await.ok();
+                    for admin_url in servers {
+                        if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                            admin
+                                .execute(AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+                                .await
+                                .ok();
+                            admin.close().await.ok();
+                        }
                     }
                 });
             }

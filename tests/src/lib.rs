@@ -75,6 +75,9 @@ impl TestServer {
         let stderr_log = workdir.path().join("server.log");
         std::fs::File::create(&stderr_log)?;
         let (child, edge) = spawn(database.url(), &settings, workdir.path(), &stderr_log).await?;
+        if rustbill_shared::testkit::citus_mode() {
+            distribute(&database).await?;
+        }
         Ok(Self { database: std::sync::Arc::new(database), edge, child, stderr_log, settings, _workdir: workdir })
     }
 
@@ -177,6 +180,25 @@ impl TestServer {
         let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??;
         Ok(status)
     }
+}
+
+/// On a Citus cluster (`CITUS_URL`): applies `deploy/citus/distribute.sql`
+/// once the services have created their tables, as an operator does after
+/// the first start, and checks Citus took every table it names.
+async fn distribute(database: &TestDb) -> anyhow::Result<()> {
+    const SCRIPT: &str = include_str!("../../deploy/citus/distribute.sql");
+    let pool = database.pool().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(SCRIPT)).execute(&pool).await.context("deploy/citus/distribute.sql failed")?;
+    let named = SCRIPT
+        .lines()
+        .filter(|line| {
+            line.starts_with("select create_distributed_table(") || line.starts_with("select create_reference_table(")
+        })
+        .count();
+    let taken: i64 = sqlx::query_scalar("select count(*) from citus_tables").fetch_one(&pool).await?;
+    anyhow::ensure!(taken as usize == named, "citus_tables lists {taken} tables, distribute.sql names {named}");
+    pool.close().await;
+    Ok(())
 }
 
 /// The Node.js the browser tests run: ensure-deps.sh's newer one (under

@@ -6,6 +6,7 @@ mod authorization;
 mod bad_input;
 mod billing;
 mod catalog;
+mod citus;
 mod identity_flows;
 mod identity_rules;
 mod instances;
