@@ -3,7 +3,7 @@
 //! a disabled account ends the user's sessions.
 
 use clap::Subcommand;
-use rustbill_identity::{passwords, users, validate};
+use rustbill_identity::{passwords, session_cache, users, validate};
 use rustbill_shared::oplog;
 use serde_json::json;
 use uuid::Uuid;
@@ -162,10 +162,12 @@ async fn passwd(context: &Context, username: &str, new_password: &str) -> CliRes
         .bind(&hash)
         .execute(&mut *transaction)
         .await?;
+    let cached = session_cache::admin_session_hashes(&mut transaction, user.id).await?;
     let ended = users::revoke_admin_sessions(&mut transaction, user.id, None).await?;
     oplog::record(&mut transaction, &context.caller(), "reset_password", "admin_user", &user.id.to_string(), json!({}))
         .await?;
     transaction.commit().await?;
+    forget_cached(context, &cached).await;
     done(
         context.format,
         &format!("password of {} changed; {ended} session(s) ended", user.username),
@@ -196,6 +198,7 @@ pub async fn delete(context: &Context, username: &str) -> CliResult<(Uuid, Strin
     let mut transaction = context.begin_in("identity").await?;
     let user = find(&mut transaction, username).await?;
     keep_an_admin(&mut transaction, &user).await?;
+    let cached = session_cache::admin_session_hashes(&mut transaction, user.id).await?;
     sqlx::query("delete from admin_users where id = $1").bind(user.id).execute(&mut *transaction).await?;
     oplog::record(
         &mut transaction,
@@ -207,7 +210,24 @@ pub async fn delete(context: &Context, username: &str) -> CliResult<(Uuid, Strin
     )
     .await?;
     transaction.commit().await?;
+    forget_cached(context, &cached).await;
     Ok((user.id, user.username))
+}
+
+/// Drops the user's sessions from identity's Redis session cache (when
+/// `[redis]` is enabled), so the change applies at once rather than when
+/// the entries expire. Best effort, like every use of Redis.
+async fn forget_cached(context: &Context, hashes: &[Vec<u8>]) {
+    if hashes.is_empty() {
+        return;
+    }
+    match rustbill_shared::redis::Redis::from_config(&context.config.redis, "cached sessions expire on their own") {
+        Ok(Some(redis)) => session_cache::forget_all(&redis, hashes).await,
+        Ok(None) => {}
+        Err(error) => {
+            eprintln!("warning: {error}; cached sessions expire on their own within {} s", session_cache::TTL_SECS)
+        }
+    }
 }
 
 async fn set_active(context: &Context, username: &str, active: bool) -> CliResult {
@@ -221,10 +241,12 @@ async fn set_active(context: &Context, username: &str, active: bool) -> CliResul
         .bind(active)
         .execute(&mut *transaction)
         .await?;
+    let cached = session_cache::admin_session_hashes(&mut transaction, user.id).await?;
     let ended = if active { 0 } else { users::revoke_admin_sessions(&mut transaction, user.id, None).await? };
     let action = if active { "enable_admin_user" } else { "disable_admin_user" };
     oplog::record(&mut transaction, &context.caller(), action, "admin_user", &user.id.to_string(), json!({})).await?;
     transaction.commit().await?;
+    forget_cached(context, &cached).await;
     let word = if active { "enabled" } else { "disabled" };
     done(
         context.format,

@@ -21,6 +21,7 @@ pub mod events;
 pub mod grpc;
 pub use rustbill_shared::oplog;
 pub mod passwords;
+pub mod session_cache;
 pub mod state;
 pub mod tokens;
 pub mod users;

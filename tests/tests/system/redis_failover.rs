@@ -178,3 +178,91 @@ async fn killing_redis_under_load_fails_no_request_and_it_is_used_again_after_a_
     assert_eq!(log.matches("redis is reachable again").count(), 2, "both say Redis is back:\n{log}");
     println!("{} requests, none failed", load.ok.load(Ordering::Relaxed));
 }
+
+/// A cached session is dropped when its admin changes: demoted, the
+/// admin's rights end at once; disabled, the next call is refused at once; logged out,
+/// the entry is gone. None of it waits for the entry to expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_to_an_admin_reach_cached_sessions_at_once() {
+    use rustbill_proto::identity::{CreateAdminUserRequest, LogoutRequest, UpdateUserRequest};
+
+    let redis = RedisServer::start().await;
+    let server = TestServer::start_with(
+        Settings::default()
+            .with("RUSTBILL_RATE_LIMIT__ENABLED", "false")
+            .with("RUSTBILL_REDIS__ENABLED", "true")
+            .with("RUSTBILL_REDIS__URL", &redis.url())
+            .with("RUSTBILL_REDIS__PREFIX", PREFIX),
+    )
+    .await
+    .unwrap();
+    let admin = flows::bootstrap_admin(&server).await;
+    let channel = server.channel().await;
+    let mut identity = IdentityServiceClient::new(channel.clone());
+    let created = identity
+        .create_admin_user(session(
+            CreateAdminUserRequest {
+                username: "cached_admin".into(),
+                password: "cached-Pass-123".into(),
+                role: "admin".into(),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .expect("create admin")
+        .into_inner()
+        .user
+        .expect("user");
+    let cookie = flows::admin_cookie(channel.clone(), "cached_admin", "cached-Pass-123").await;
+    let reader = identity.clone();
+    let role = |cookie: String| {
+        let mut identity = reader.clone();
+        async move { identity.get_me(session(GetMeRequest {}, &cookie)).await.map(|me| me.into_inner().user.unwrap().role) }
+    };
+    assert_eq!(role(cookie.clone()).await.expect("me"), "admin");
+    let cached = redis.keys(&format!("{PREFIX}:session:*")).await;
+    assert_eq!(cached.len(), 2, "both admins' sessions are cached: {cached:?}");
+
+    // Demoted: the very next call sees the operator role.
+    identity
+        .update_user(session(
+            UpdateUserRequest { id: created.id.clone(), role: Some("operator".into()), ..Default::default() },
+            &admin,
+        ))
+        .await
+        .expect("demote");
+    assert_eq!(role(cookie.clone()).await.expect("me"), "operator");
+    let denied = identity
+        .create_admin_user(session(
+            CreateAdminUserRequest {
+                username: "not_allowed".into(),
+                password: "not-Allowed-123".into(),
+                role: "operator".into(),
+                ..Default::default()
+            },
+            &cookie,
+        ))
+        .await
+        .expect_err("an operator may not add staff");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "the cached admin role was dropped: {denied:?}");
+
+    // Disabled: refused at once.
+    identity
+        .update_user(session(
+            UpdateUserRequest { id: created.id.clone(), is_active: Some(false), ..Default::default() },
+            &admin,
+        ))
+        .await
+        .expect("disable");
+    let refused = role(cookie.clone()).await.expect_err("a disabled admin's session");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+
+    // Logging out removes the entry.
+    let before = redis.keys(&format!("{PREFIX}:session:*")).await.len();
+    identity.logout(session(LogoutRequest {}, &admin)).await.expect("logout");
+    let after = redis.keys(&format!("{PREFIX}:session:*")).await.len();
+    assert_eq!(after, before - 1, "logout deletes its cache entry");
+    let refused = role(admin.clone()).await.expect_err("a logged-out session");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+}

@@ -9,6 +9,7 @@ use rustbill_shared::principal::{self, AdminRole, Principal};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use crate::session_cache::{self, SessionRow};
 use crate::state::State;
 use crate::tokens::{self, API_KEY_PREFIX};
 
@@ -28,56 +29,6 @@ impl Auth {
 }
 
 type Outcome = Result<Principal, &'static str>;
-
-/// An admin session with its user, as read for every cookie-authenticated
-/// call (and cached, see [`session_cache`]).
-#[derive(Debug, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
-pub(crate) struct SessionRow {
-    id: Uuid,
-    admin_user_id: Uuid,
-    last_seen_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-    username: String,
-    role: String,
-    is_active: bool,
-}
-
-/// Cache-aside of [`SessionRow`]s in Redis (spec HA guide §6.3): read
-/// Redis first, on a miss read PostgreSQL and store the row. Entries live
-/// [`session_cache::TTL_SECS`]; logging out deletes its entry at once, and
-/// other revocations (password change, disabling a user, the CLI) are seen
-/// within the TTL. Keys carry the SHA-256 of the token, never the token.
-pub(crate) mod session_cache {
-    use redis::AsyncCommands;
-    use rustbill_shared::redis::Redis;
-
-    use super::SessionRow;
-
-    pub(crate) const TTL_SECS: u64 = 10;
-
-    fn key(redis: &Redis, hash: &[u8]) -> String {
-        redis.key(&format!("session:{}", hex::encode(hash)))
-    }
-
-    pub(crate) async fn get(redis: &Redis, hash: &[u8]) -> Option<SessionRow> {
-        let key = key(redis, hash);
-        let json: String =
-            redis.run(|mut connection| async move { connection.get::<_, Option<String>>(key).await }).await??;
-        serde_json::from_str(&json).ok()
-    }
-
-    pub(crate) async fn put(redis: &Redis, hash: &[u8], row: &SessionRow) {
-        let key = key(redis, hash);
-        let Ok(json) = serde_json::to_string(row) else { return };
-        redis.run(|mut connection| async move { connection.set_ex::<_, _, ()>(key, json, TTL_SECS).await }).await;
-    }
-
-    pub(crate) async fn forget(redis: &Redis, hash: &[u8]) {
-        let key = key(redis, hash);
-        redis.run(|mut connection| async move { connection.del::<_, ()>(key).await }).await;
-    }
-}
 
 impl Auth {
     async fn session(&self, token: &str) -> Result<Outcome, sqlx::Error> {

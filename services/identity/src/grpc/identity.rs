@@ -637,7 +637,9 @@ impl Identity {
             serde_json::Value::Object(changed),
         )
         .await?;
+        let cached = self.cached_sessions(&mut transaction, &info.user_type, id).await?;
         transaction.commit().await?;
+        self.forget_sessions(cached).await;
         Ok(UpdateUserResponse { user: Some(info) })
     }
 
@@ -650,6 +652,7 @@ impl Identity {
         let mut transaction = self.state.pool.begin().await?;
         let user = find_user(&mut transaction, id, None).await?;
         let info = user.info();
+        let cached = self.cached_sessions(&mut transaction, &info.user_type, id).await?;
         match user {
             AnyUser::Admin(row) => {
                 if row.role == "admin" {
@@ -671,6 +674,7 @@ impl Identity {
         )
         .await?;
         transaction.commit().await?;
+        self.forget_sessions(cached).await;
         Ok(DeleteUserResponse {})
     }
 
@@ -730,7 +734,12 @@ impl Identity {
             }
             _ => return Err(AppError::permission_denied("only a logged-in user can change a password")),
         }
+        let cached = match &target {
+            AnyUser::Admin(row) => self.cached_sessions(&mut transaction, "admin", row.id).await?,
+            AnyUser::Customer(_) => Vec::new(),
+        };
         transaction.commit().await?;
+        self.forget_sessions(cached).await;
         Ok(ChangePasswordResponse {})
     }
 
@@ -760,7 +769,9 @@ impl Identity {
             serde_json::json!({}),
         )
         .await?;
+        let cached = self.cached_sessions(&mut transaction, &info.user_type, id).await?;
         transaction.commit().await?;
+        self.forget_sessions(cached).await;
         Ok(AdminResetPasswordResponse {})
     }
 
@@ -848,6 +859,29 @@ impl Identity {
         Ok(GetMeResponse { user: Some(info) })
     }
 
+    /// Token hashes of an admin user's sessions that the session cache may
+    /// hold, read inside the changing transaction (before a delete cascades
+    /// them away); empty for customer users or without a cache.
+    async fn cached_sessions(
+        &self,
+        connection: &mut PgConnection,
+        user_type: &str,
+        user_id: Uuid,
+    ) -> AppResult<Vec<Vec<u8>>> {
+        if self.state.sessions.is_none() || user_type != "admin" {
+            return Ok(Vec::new());
+        }
+        Ok(crate::session_cache::admin_session_hashes(connection, user_id).await?)
+    }
+
+    /// Drops sessions from the cache once the change that affects them has
+    /// committed, so the next call reads the new state from PostgreSQL.
+    async fn forget_sessions(&self, hashes: Vec<Vec<u8>>) {
+        if let Some(redis) = self.state.sessions.as_deref() {
+            crate::session_cache::forget_all(redis, &hashes).await;
+        }
+    }
+
     async fn logout(&self, caller: &Caller) -> AppResult<(LogoutResponse, bool)> {
         match caller.principal.require_authenticated()? {
             Principal::Admin { session_id, .. } => {
@@ -858,7 +892,7 @@ impl Identity {
                 .fetch_optional(&self.state.pool)
                 .await?;
                 if let (Some(redis), Some(hash)) = (self.state.sessions.as_deref(), hash) {
-                    super::auth::session_cache::forget(redis, &hash).await;
+                    crate::session_cache::forget(redis, &hash).await;
                 }
                 Ok((LogoutResponse {}, true))
             }
