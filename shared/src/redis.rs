@@ -32,6 +32,10 @@ pub struct Redis {
     fallback: &'static str,
     connection: tokio::sync::Mutex<Option<ConnectionManager>>,
     retry_at: Mutex<Option<Instant>>,
+    /// When the last command failed.
+    failed_at: Mutex<Option<Instant>>,
+    /// When Redis last came back.
+    recovered_at: Mutex<Option<Instant>>,
     degraded: AtomicBool,
     /// Commands that succeeded.
     used: AtomicU64,
@@ -63,6 +67,8 @@ impl Redis {
             fallback,
             connection: tokio::sync::Mutex::new(None),
             retry_at: Mutex::new(None),
+            failed_at: Mutex::new(None),
+            recovered_at: Mutex::new(None),
             degraded: AtomicBool::new(false),
             used: AtomicU64::new(0),
         })))
@@ -93,6 +99,7 @@ impl Redis {
         if self.retry_at.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|at| Instant::now() < at) {
             return None;
         }
+        let started = Instant::now();
         let attempt = async {
             let connection = self.connection().await?;
             command(connection).await
@@ -100,18 +107,23 @@ impl Redis {
         match tokio::time::timeout(TIMEOUT * 2, attempt).await {
             Ok(Ok(value)) => {
                 self.used.fetch_add(1, Ordering::Relaxed);
-                if self.degraded.swap(false, Ordering::Relaxed) {
+                // Only a command sent after the last failure proves Redis is
+                // back: one answered just before it died proves nothing.
+                let mut failed_at = self.failed_at.lock().unwrap_or_else(PoisonError::into_inner);
+                if failed_at.is_some_and(|at| at < started) && self.degraded.swap(false, Ordering::Relaxed) {
+                    *failed_at = None;
+                    *self.recovered_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
                     *self.retry_at.lock().unwrap_or_else(PoisonError::into_inner) = None;
                     tracing::info!(prefix = %self.prefix, "redis is reachable again and used again");
                 }
                 Some(value)
             }
             Ok(Err(error)) => {
-                self.failed(&error.to_string());
+                self.failed(started, &error.to_string());
                 None
             }
             Err(_) => {
-                self.failed("timed out");
+                self.failed(started, "timed out");
                 None
             }
         }
@@ -131,8 +143,15 @@ impl Redis {
         Ok(connection)
     }
 
-    fn failed(&self, reason: &str) {
-        *self.retry_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + RETRY_AFTER);
+    fn failed(&self, started: Instant, reason: &str) {
+        // A command sent before Redis came back failed on the old, broken
+        // connection: that is not news.
+        if self.recovered_at.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|at| started < at) {
+            return;
+        }
+        let now = Instant::now();
+        *self.failed_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(now);
+        *self.retry_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(now + RETRY_AFTER);
         if !self.degraded.swap(true, Ordering::Relaxed) {
             tracing::warn!(error = %reason, fallback = self.fallback, "redis is not available; falling back until it is back");
         }
