@@ -57,6 +57,7 @@ bench: deps
 	$(CARGO) run --release -p rustbill-bench --bin plugins
 	$(CARGO) run --release -p rustbill-bench --bin orders
 	$(CARGO) run --release -p rustbill-bench --bin notify
+	$(CARGO) run --release -p rustbill-bench --bin scale
 
 ## remove the embedded database of `make run`
 clean-data:

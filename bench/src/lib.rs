@@ -2,6 +2,8 @@
 //! a load loop with p50/p99 and throughput, and an in-process server with
 //! an admin session.
 
+pub mod scale;
+
 use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -1,0 +1,678 @@
+//! The spec's performance table at scale (HA guide §11: 1M orders, 50
+//! customers, one PostgreSQL): a data generator that loads orders with their
+//! payments, instances and invoices through `COPY`, and a driver that calls
+//! the edge with real gRPC clients for each operation of the table and runs
+//! the same SQL through `pgbench` in the same run as the baseline.
+//!
+//! [`run`] does it all and returns a [`Report`]; `make bench` runs it at
+//! full size (`--bin scale`, which also writes `docs/PERFORMANCE.md`), and
+//! `make test` at a small size (`bench/tests/scale.rs`), so it cannot rot.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{Datelike, Utc};
+use rustbill_proto::balance::AdjustBalanceRequest;
+use rustbill_proto::balance::balance_service_client::BalanceServiceClient;
+use rustbill_proto::common::PageRequest;
+use rustbill_proto::customer::CreateCustomerRequest;
+use rustbill_proto::customer::customer_service_client::CustomerServiceClient;
+use rustbill_proto::downstream::CreateApiKeyRequest;
+use rustbill_proto::downstream::api_key_service_client::ApiKeyServiceClient;
+use rustbill_proto::order::order_service_client::OrderServiceClient;
+use rustbill_proto::order::{CreateOrderRequest, ListOrdersRequest, ServerSpec};
+use rustbill_proto::product::CreateProductRequest;
+use rustbill_proto::product::product_service_client::ProductServiceClient;
+use rustbill_proto::system::GetDashboardRequest;
+use rustbill_proto::system::system_service_client::SystemServiceClient;
+use sqlx::{Connection, PgConnection};
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+use crate::{Stats, admin_session, enabled_interface, measure, percentile, server_config, with_cookie};
+
+const PROVIDER: &str = include_str!("../../tests/fixtures/plugins/provider-demo.rn");
+
+/// How big and how long.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Orders generated (the spec: 1,000,000).
+    pub orders: usize,
+    /// Customers they belong to (the spec: 50).
+    pub customers: usize,
+    /// Measured calls per operation.
+    pub calls: usize,
+    /// Concurrent callers (and pgbench clients).
+    pub concurrency: usize,
+    /// Orders pushed through the pipeline for the sustained rate.
+    pub pipeline_orders: usize,
+    /// Seconds pgbench runs each statement.
+    pub pgbench_secs: u64,
+}
+
+impl Settings {
+    /// From `BENCH_SCALE_ORDERS` (1,000,000), `BENCH_SCALE_CUSTOMERS` (50),
+    /// `BENCH_CALLS` (2,000), `BENCH_CONCURRENCY` (8),
+    /// `BENCH_PIPELINE_ORDERS` (2,000), `BENCH_PGBENCH_SECS` (10).
+    pub fn from_env() -> Self {
+        use crate::env_number;
+        Self {
+            orders: env_number("BENCH_SCALE_ORDERS", 1_000_000),
+            customers: env_number("BENCH_SCALE_CUSTOMERS", 50).max(1),
+            calls: env_number("BENCH_CALLS", 2_000).max(1),
+            concurrency: env_number("BENCH_CONCURRENCY", 8).max(1),
+            pipeline_orders: env_number("BENCH_PIPELINE_ORDERS", 2_000),
+            pgbench_secs: env_number("BENCH_PGBENCH_SECS", 10) as u64,
+        }
+    }
+}
+
+/// One operation of the table: through the edge, and its SQL in pgbench.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub operation: &'static str,
+    /// The spec's figure in milliseconds.
+    pub spec_ms: f64,
+    pub edge_p50_ms: f64,
+    pub edge_p99_ms: f64,
+    pub edge_per_sec: f64,
+    pub calls: usize,
+    /// pgbench on the same statements: p50, p99, transactions per second.
+    pub pgbench: Option<(f64, f64, f64)>,
+}
+
+/// What one run measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub settings: Settings,
+    /// Rows loaded per table.
+    pub loaded: BTreeMap<String, i64>,
+    pub load_time: Duration,
+    pub rows: Vec<Row>,
+    /// Orders created, paid and provisioned per second.
+    pub pipeline_per_sec: f64,
+    pub machine: String,
+}
+
+impl Report {
+    /// The results as a Markdown table.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "| operation | spec p50 | target p50 (¼ spec) | edge p50 | edge p99 | edge req/s | pgbench p50 | pgbench p99 | pgbench tx/s | edge ÷ pgbench rate |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for row in &self.rows {
+            let (pg50, pg99, pgrate, ratio) = match row.pgbench {
+                Some((p50, p99, rate)) => (
+                    format!("{p50:.2} ms"),
+                    format!("{p99:.2} ms"),
+                    format!("{rate:.0}"),
+                    format!("{:.2}", row.edge_per_sec / rate),
+                ),
+                None => ("–".into(), "–".into(), "–".into(), "–".into()),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} ms | {:.2} ms | {:.2} ms{} | {:.2} ms | {:.0} | {pg50} | {pg99} | {pgrate} | {ratio} |",
+                row.operation,
+                row.spec_ms,
+                row.spec_ms / 4.0,
+                row.edge_p50_ms,
+                if row.edge_p50_ms <= row.spec_ms / 4.0 { "" } else { " (over)" },
+                row.edge_p99_ms,
+                row.edge_per_sec,
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nSustained pipeline (created → paid → provisioned → active, test provider): **{:.0} orders/s** over {} orders (target ≥ 1,000).",
+            self.pipeline_per_sec, self.settings.pipeline_orders
+        );
+        out
+    }
+}
+
+/// `docs/PERFORMANCE.md`: the machine, the data, the table.
+pub fn document(report: &Report) -> String {
+    let loaded: Vec<String> = report.loaded.iter().map(|(table, rows)| format!("{table} {rows}")).collect();
+    format!(
+        "# Performance\n\n\
+         Written by `make bench` (`cargo run --release -p rustbill-bench --bin scale`); do not edit by hand.\n\n\
+         - Machine: {}\n\
+         - Data: {} orders over {} customers, loaded with COPY in {:.1} s ({})\n\
+         - Load: {} calls per operation, {} concurrent callers through the edge (gRPC over HTTP/2); \
+         pgbench with as many clients, {} s per statement, on the same database in the same run\n\
+         - Targets (issue 12): p50 at most a quarter of the spec's figure, at least half of pgbench's rate, \
+         ≥ 1,000 orders/s through the pipeline\n\n{}",
+        report.machine,
+        report.settings.orders,
+        report.settings.customers,
+        report.load_time.as_secs_f64(),
+        loaded.join(", "),
+        report.settings.calls,
+        report.settings.concurrency,
+        report.settings.pgbench_secs,
+        report.markdown()
+    )
+}
+
+/// Generates the data, starts a server on it and measures.
+pub async fn run(settings: Settings) -> anyhow::Result<Report> {
+    let plugins = tempfile::tempdir()?;
+    std::fs::write(plugins.path().join("provider-demo.rn"), PROVIDER)?;
+    let database = rustbill_shared::testkit::TestDb::new().await?;
+    let server = rustbill_server::Server::start(server_config(database.url(), Some(plugins.path()))).await?;
+    let edge = Channel::from_shared(format!("http://{}", server.edge_addr))?.connect().await?;
+    let (cookie, _) = admin_session(&edge).await?;
+    let interface =
+        enabled_interface(&edge, &cookie, "demo", "Bench", r#"{"api_url":"https://bench.example"}"#).await?;
+    let product = ProductServiceClient::new(edge.clone())
+        .create_product(with_cookie(
+            CreateProductRequest {
+                name: "Bench VPS".into(),
+                price_per_month: "10.00".into(),
+                interface_id: interface.clone(),
+                ..Default::default()
+            },
+            &cookie,
+        ))
+        .await?
+        .into_inner()
+        .product
+        .context("no product")?
+        .id;
+
+    // The customers, each with money and an API key of its own.
+    let mut customers = Vec::new();
+    for index in 0..settings.customers {
+        let id = CustomerServiceClient::new(edge.clone())
+            .create_customer(with_cookie(
+                CreateCustomerRequest {
+                    name: format!("Bench customer {index}"),
+                    email: format!("bench{index}@example.com"),
+                    ..Default::default()
+                },
+                &cookie,
+            ))
+            .await?
+            .into_inner()
+            .customer
+            .context("no customer")?
+            .id;
+        BalanceServiceClient::new(edge.clone())
+            .adjust_balance(with_cookie(
+                AdjustBalanceRequest {
+                    customer_id: id.clone(),
+                    amount: "9000000.00".into(),
+                    description: "bench".into(),
+                },
+                &cookie,
+            ))
+            .await?;
+        let key = ApiKeyServiceClient::new(edge.clone())
+            .create_api_key(with_cookie(CreateApiKeyRequest { name: "bench".into(), customer_id: id.clone() }, &cookie))
+            .await?
+            .into_inner()
+            .api_key;
+        customers.push((Uuid::parse_str(&id)?, key));
+    }
+
+    let started = Instant::now();
+    let ids: Vec<Uuid> = customers.iter().map(|(id, _)| *id).collect();
+    let loaded =
+        generate(database.url(), settings.orders, &ids, Uuid::parse_str(&product)?, Uuid::parse_str(&interface)?)
+            .await?;
+    let load_time = started.elapsed();
+
+    let concurrency = settings.concurrency;
+    let calls = settings.calls;
+    let mut rows = Vec::new();
+    let pgbench = Pgbench::find();
+
+    // 1. A customer's own orders (first page, with the exact total).
+    let keys: Vec<String> = customers.iter().map(|(_, key)| key.clone()).collect();
+    let channel = edge.clone();
+    let stats = measure("customer: own orders", calls, concurrency, move |index| {
+        let mut client = OrderServiceClient::new(channel.clone());
+        let request = bearer(ListOrdersRequest::default(), &keys[index % keys.len()]);
+        async move {
+            client.list_orders(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let sql = "\\set c random(0, :customers - 1)\n\
+               select o.* from orders.orders o where o.customer_id = (select id from public.bench_customers where n = :c)\n\
+               order by o.created_at desc, o.id desc limit 20;\n\
+               select count(*) from orders.orders where customer_id = (select id from public.bench_customers where n = :c);\n";
+    rows.push(row("customer's own orders", 8.0, &stats, pgbench.run(database.url(), sql, &settings).await?));
+
+    // 2. An admin's view of all orders (first page, exact total).
+    let (channel, auth) = (edge.clone(), cookie.clone());
+    let stats = measure("admin: all orders", calls, concurrency, move |_| {
+        let mut client = OrderServiceClient::new(channel.clone());
+        let request = with_cookie(ListOrdersRequest::default(), &auth);
+        async move {
+            client.list_orders(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let sql = "select o.* from orders.orders o order by o.created_at desc, o.id desc limit 20;\n\
+               select count(*) from orders.orders;\n";
+    rows.push(row("admin: all orders", 45.0, &stats, pgbench.run(database.url(), sql, &settings).await?));
+
+    // 3. A page of 100 orders, anywhere in the list.
+    let pages = (settings.orders / 100).clamp(1, 1000);
+    let (channel, auth) = (edge.clone(), cookie.clone());
+    let stats = measure("order list, page of 100", calls, concurrency, move |index| {
+        let mut client = OrderServiceClient::new(channel.clone());
+        let page = u32::try_from(index % pages).unwrap_or(0) + 1;
+        let request = with_cookie(
+            ListOrdersRequest { pagination: Some(PageRequest { page, page_size: 100 }), ..Default::default() },
+            &auth,
+        );
+        async move {
+            client.list_orders(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let sql = format!(
+        "\\set p random(0, {})\n\
+         select o.* from orders.orders o order by o.created_at desc, o.id desc limit 100 offset :p * 100;\n\
+         select count(*) from orders.orders;\n",
+        pages - 1
+    );
+    rows.push(row("order list, page of 100", 12.0, &stats, pgbench.run(database.url(), &sql, &settings).await?));
+
+    // 4. The dashboard's counters over six tables.
+    let (channel, auth) = (edge.clone(), cookie.clone());
+    let stats = measure("dashboard", calls.min(500), concurrency, move |_| {
+        let mut client = SystemServiceClient::new(channel.clone());
+        let request = with_cookie(GetDashboardRequest { days: 30 }, &auth);
+        async move {
+            client.get_dashboard(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let sql = "select (select count(*) from orders.orders), (select count(*) from identity.customers),\n\
+               (select count(*) from payments.payments), (select count(*) from orders.instances),\n\
+               (select count(*) from orders.invoices), (select count(*) from notify.tickets);\n";
+    rows.push(row(
+        "dashboard (counts over 6 tables)",
+        120.0,
+        &stats,
+        pgbench.run(database.url(), sql, &settings).await?,
+    ));
+
+    // 5. Creating an order paid from the balance (the customer's own key).
+    let order = CreateOrderRequest {
+        product_id: product.clone(),
+        gateway_interface_id: "balance".into(),
+        server_spec: Some(ServerSpec {
+            extra_specs: [("os".to_string(), "debian-12".to_string())].into_iter().collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let keys: Vec<String> = customers.iter().map(|(_, key)| key.clone()).collect();
+    let (channel, request) = (edge.clone(), order.clone());
+    let stats = measure("create order", calls.min(settings.pipeline_orders.max(1)), concurrency, move |index| {
+        let mut client = OrderServiceClient::new(channel.clone());
+        let request = bearer(request.clone(), &keys[index % keys.len()]);
+        async move {
+            client.create_order(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    rows.push(row("create order (paid from the balance)", 4.0, &stats, None));
+
+    // 6. Sustained: orders created, paid and provisioned per second.
+    let pool = database.pool().await?;
+    wait_active(&pool, Duration::from_secs(600)).await?;
+    let before: i64 =
+        sqlx::query_scalar("select count(*) from orders.orders where status = 'active'").fetch_one(&pool).await?;
+    let keys: Vec<String> = customers.iter().map(|(_, key)| key.clone()).collect();
+    let (channel, request) = (edge.clone(), order.clone());
+    let began = Instant::now();
+    measure("pipeline", settings.pipeline_orders, concurrency, move |index| {
+        let mut client = OrderServiceClient::new(channel.clone());
+        let request = bearer(request.clone(), &keys[index % keys.len()]);
+        async move {
+            client.create_order(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let expected = before + i64::try_from(settings.pipeline_orders + concurrency.min(settings.pipeline_orders))?;
+    loop {
+        let active: i64 =
+            sqlx::query_scalar("select count(*) from orders.orders where status = 'active'").fetch_one(&pool).await?;
+        if active >= expected {
+            break;
+        }
+        anyhow::ensure!(began.elapsed() < Duration::from_secs(900), "only {active} of {expected} orders active");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pipeline_per_sec = settings.pipeline_orders as f64 / began.elapsed().as_secs_f64();
+    pool.close().await;
+    server.run_until(async {}).await?;
+
+    Ok(Report { settings, loaded, load_time, rows, pipeline_per_sec, machine: machine() })
+}
+
+fn row(operation: &'static str, spec_ms: f64, stats: &Stats, pgbench: Option<(f64, f64, f64)>) -> Row {
+    Row {
+        operation,
+        spec_ms,
+        edge_p50_ms: stats.percentile(0.50).as_secs_f64() * 1e3,
+        edge_p99_ms: stats.percentile(0.99).as_secs_f64() * 1e3,
+        edge_per_sec: stats.samples.len() as f64 / stats.wall.as_secs_f64(),
+        calls: stats.samples.len(),
+        pgbench,
+    }
+}
+
+/// `message` with a customer's API key.
+fn bearer<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().expect("ascii key"));
+    request
+}
+
+/// Waits until no order is between paid and active.
+async fn wait_active(pool: &sqlx::PgPool, timeout: Duration) -> anyhow::Result<()> {
+    let began = Instant::now();
+    loop {
+        let open: i64 =
+            sqlx::query_scalar("select count(*) from orders.orders where status in ('paid', 'provisioning')")
+                .fetch_one(pool)
+                .await?;
+        if open == 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(began.elapsed() < timeout, "{open} orders still on their way to active");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Loads `orders` orders spread over `customers` (newest last, one every 30
+/// s back from now): 90% active with their payment and running instance,
+/// 5% pending, 5% cancelled; one order in ten (all active) also has a paid
+/// renewal invoice (one item, its own payment). Streams CSV through `COPY`
+/// and returns the rows per table.
+pub async fn generate(
+    database_url: &str,
+    orders: usize,
+    customers: &[Uuid],
+    product: Uuid,
+    interface: Uuid,
+) -> anyhow::Result<BTreeMap<String, i64>> {
+    const CHUNK: usize = 1 << 20;
+    let mut connection = PgConnection::connect(database_url).await?;
+    let now = Utc::now();
+    let mut order_rows = String::new();
+    let mut payment_rows = String::new();
+    let mut instance_rows = String::new();
+    let mut invoice_rows = String::new();
+    let mut item_rows = String::new();
+    let mut numbers: BTreeMap<i32, i64> = BTreeMap::new();
+
+    let mut orders_copy = connection
+        .copy_in_raw(
+            "copy orders.orders (id, customer_id, product_id, product_name, provider_interface_id, provider_instance_id,
+                                 status, amount, currency, billing_cycle, gateway_interface_id, payment_id, paid_amount,
+                                 instance_id, paid_at, created_at, updated_at, period_start, period_end)
+             from stdin with (format csv)",
+        )
+        .await?;
+    // The other tables are written after the orders' COPY ends (one COPY
+    // per connection at a time); their rows are kept meanwhile.
+    for index in 0..orders {
+        let customer = customers[index % customers.len()];
+        let created = now - chrono::Duration::seconds(30 * i64::try_from(orders - index)?);
+        let created_text = created.to_rfc3339();
+        let order = Uuid::now_v7();
+        let instance = Uuid::now_v7();
+        let status = match index % 20 {
+            0 => "cancelled",
+            1 => "pending",
+            _ => "active",
+        };
+        let active = status == "active";
+        let payment = active.then(Uuid::now_v7);
+        let period_end = created + chrono::Duration::days(30);
+        let _ = writeln!(
+            order_rows,
+            "{order},{customer},{product},Bench VPS,{interface},\"{}\",{status},10.00,CNY,monthly,\"{}\",{},{},{instance},{},{created_text},{created_text},{},{}",
+            if active { format!("bench-{index}") } else { String::new() },
+            if active { "bench-import" } else { "" },
+            payment.map(|id| id.to_string()).unwrap_or_default(),
+            if active { "10.00" } else { "0" },
+            if active { created_text.as_str() } else { "" },
+            if active { created_text.as_str() } else { "" },
+            if active { period_end.to_rfc3339() } else { String::new() },
+        );
+        if let Some(payment) = payment {
+            let _ = writeln!(
+                payment_rows,
+                "{payment},{customer},order,{order},,10.00,CNY,bench-import,tx-{payment},success,{created_text},{created_text},{created_text}"
+            );
+            let _ = writeln!(
+                instance_rows,
+                "{instance},{customer},{order},{product},Bench VPS,{interface},bench-{index},running,10.0.{}.{},{created_text},{created_text}",
+                (index / 250) % 250,
+                index % 250 + 1,
+            );
+            if index % 10 == 2 {
+                let invoice = Uuid::now_v7();
+                let invoice_payment = Uuid::now_v7();
+                let year = created.year();
+                let number = numbers.entry(year).or_insert(0);
+                *number += 1;
+                let start = created.date_naive();
+                let end = period_end.date_naive();
+                let _ = writeln!(
+                    invoice_rows,
+                    "{invoice},{customer},INV-{year}-{number:06},renewal,paid,{start},{end},10.00,0,10.00,CNY,{start},{created_text},{created_text},{invoice_payment},{created_text},{created_text}"
+                );
+                let _ = writeln!(
+                    item_rows,
+                    "{},{customer},{invoice},1,Bench VPS renewal,1,10.00,10.00,{order},{created_text},{}",
+                    Uuid::now_v7(),
+                    period_end.to_rfc3339()
+                );
+                let _ = writeln!(
+                    payment_rows,
+                    "{invoice_payment},{customer},invoice,,{invoice},10.00,CNY,bench-import,tx-{invoice_payment},success,{created_text},{created_text},{created_text}"
+                );
+            }
+        }
+        if order_rows.len() >= CHUNK {
+            orders_copy.send(std::mem::take(&mut order_rows).into_bytes()).await?;
+        }
+    }
+    orders_copy.send(order_rows.into_bytes()).await?;
+    orders_copy.finish().await?;
+
+    for (statement, rows) in [
+        (
+            "copy payments.payments (id, customer_id, purpose, order_id, invoice_id, amount, currency, gateway_interface_id,
+                                     gateway_tx_id, status, paid_at, created_at, updated_at)
+             from stdin with (format csv)",
+            payment_rows,
+        ),
+        (
+            "copy orders.instances (id, customer_id, order_id, product_id, product_name, provider_interface_id,
+                                    provider_instance_id, status, ip_address, created_at, updated_at)
+             from stdin with (format csv)",
+            instance_rows,
+        ),
+        (
+            "copy orders.invoices (id, customer_id, invoice_number, kind, status, billing_period_start, billing_period_end,
+                                   amount, tax_amount, total_amount, currency, due_date, issued_at, paid_at, payment_id,
+                                   created_at, updated_at)
+             from stdin with (format csv)",
+            invoice_rows,
+        ),
+        (
+            "copy orders.invoice_items (id, customer_id, invoice_id, position, description, quantity, unit_price, amount,
+                                        order_id, period_start, period_end)
+             from stdin with (format csv)",
+            item_rows,
+        ),
+    ] {
+        let mut copy = connection.copy_in_raw(statement).await?;
+        let bytes = rows.into_bytes();
+        for chunk in bytes.chunks(CHUNK) {
+            copy.send(chunk).await?;
+        }
+        copy.finish().await?;
+    }
+    // Keep invoice numbers gapless: the last number given per year.
+    for (year, last) in &numbers {
+        sqlx::query(
+            "insert into orders.invoice_numbers (year, last) values ($1, $2)
+             on conflict (year) do update set last = greatest(orders.invoice_numbers.last, excluded.last)",
+        )
+        .bind(year)
+        .bind(last)
+        .execute(&mut connection)
+        .await?;
+    }
+    // pgbench picks customers by number.
+    sqlx::query("create table if not exists public.bench_customers (n integer primary key, id uuid not null)")
+        .execute(&mut connection)
+        .await?;
+    for (index, customer) in customers.iter().enumerate() {
+        sqlx::query("insert into public.bench_customers (n, id) values ($1, $2) on conflict (n) do update set id = $2")
+            .bind(i32::try_from(index)?)
+            .bind(customer)
+            .execute(&mut connection)
+            .await?;
+    }
+    sqlx::query("analyze").execute(&mut connection).await?;
+    let mut loaded = BTreeMap::new();
+    for table in ["orders.orders", "payments.payments", "orders.instances", "orders.invoices", "orders.invoice_items"] {
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
+            .fetch_one(&mut connection)
+            .await?;
+        loaded.insert(table.to_string(), count);
+    }
+    connection.close().await?;
+    Ok(loaded)
+}
+
+/// The system's `pgbench`, if any.
+struct Pgbench(Option<std::path::PathBuf>);
+
+impl Pgbench {
+    fn find() -> Self {
+        let on_path = std::env::var_os("PATH").map(|path| {
+            std::env::split_paths(&path).map(|dir| dir.join("pgbench")).find(|candidate| candidate.is_file())
+        });
+        let found = on_path.flatten().or_else(|| {
+            let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+                .ok()?
+                .flatten()
+                .map(|entry| entry.path().join("bin/pgbench"))
+                .filter(|candidate| candidate.is_file())
+                .collect();
+            versions.sort();
+            versions.pop()
+        });
+        Self(found)
+    }
+
+    /// Runs `script` for the configured time with the configured clients
+    /// and returns p50, p99 (ms) and transactions per second, from the
+    /// per-transaction log.
+    async fn run(
+        &self,
+        database_url: &str,
+        script: &str,
+        settings: &Settings,
+    ) -> anyhow::Result<Option<(f64, f64, f64)>> {
+        let Some(pgbench) = &self.0 else { return Ok(None) };
+        let directory = tempfile::tempdir()?;
+        let file = directory.path().join("script.sql");
+        std::fs::write(&file, script)?;
+        let output = tokio::process::Command::new(pgbench)
+            .current_dir(directory.path())
+            .args(["-n", "-l", "-D"])
+            .arg(format!("customers={}", settings.customers))
+            .args(["-c", &settings.concurrency.to_string(), "-j", "2", "-T", &settings.pgbench_secs.max(1).to_string()])
+            .arg("-f")
+            .arg(&file)
+            .arg(libpq_url(database_url))
+            .output()
+            .await?;
+        anyhow::ensure!(output.status.success(), "pgbench failed: {}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8_lossy(&output.stdout);
+        let tps = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("tps = "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|number| number.parse::<f64>().ok())
+            .context("no tps in pgbench's output")?;
+        Ok(Some(pgbench_percentiles(directory.path()).map(|(p50, p99)| (p50, p99, tps))?))
+    }
+}
+
+/// `url` with only the query parameters libpq knows (sqlx adds its own,
+/// such as `statement-cache-capacity`, which libpq refuses).
+fn libpq_url(url: &str) -> String {
+    const LIBPQ: [&str; 9] =
+        ["host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "options", "application_name"];
+    let Some((base, query)) = url.split_once('?') else { return url.to_string() };
+    let kept: Vec<&str> =
+        query.split('&').filter(|pair| LIBPQ.contains(&pair.split_once('=').map_or(*pair, |(key, _)| key))).collect();
+    if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) }
+}
+
+/// p50 and p99 (ms) from pgbench's per-transaction logs in `directory`
+/// (`client_id transaction_no time_us script_no time_epoch time_us`).
+fn pgbench_percentiles(directory: &Path) -> anyhow::Result<(f64, f64)> {
+    let mut samples = Vec::new();
+    for entry in std::fs::read_dir(directory)? {
+        let path = entry?.path();
+        if !path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("pgbench_log")) {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path)?.lines() {
+            if let Some(micros) = line.split_whitespace().nth(2).and_then(|field| field.parse::<u64>().ok()) {
+                samples.push(Duration::from_micros(micros));
+            }
+        }
+    }
+    anyhow::ensure!(!samples.is_empty(), "pgbench wrote no transaction log");
+    Ok((percentile(&samples, 0.50).as_secs_f64() * 1e3, percentile(&samples, 0.99).as_secs_f64() * 1e3))
+}
+
+/// CPU model, cores, memory and PostgreSQL version of this machine.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|line| {
+                line.strip_prefix("model name").map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|count| count.get()).unwrap_or(1);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|line| line.strip_prefix("MemTotal:").map(|rest| rest.trim().to_string()))
+        })
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {memory} memory")
+}

@@ -1,0 +1,32 @@
+//! The scale bench at a small size, so `make test` keeps it working: the
+//! generator loads consistent rows, and every operation of the table is
+//! measured through the edge (and through pgbench where it runs).
+
+use rustbill_bench::scale::{self, Settings};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scale_bench_runs_at_a_small_size() {
+    let settings =
+        Settings { orders: 2_000, customers: 5, calls: 40, concurrency: 2, pipeline_orders: 20, pgbench_secs: 1 };
+    let report = scale::run(settings).await.expect("scale bench");
+    // 90% of the orders are active with a payment and an instance; one
+    // order in ten (all of them active) has a paid invoice with its own
+    // payment.
+    assert_eq!(report.loaded["orders.orders"], 2_000);
+    assert_eq!(report.loaded["orders.instances"], 1_800);
+    assert_eq!(report.loaded["orders.invoices"], 200);
+    assert_eq!(report.loaded["orders.invoice_items"], 200);
+    assert_eq!(report.loaded["payments.payments"], 2_000);
+    let operations: Vec<&str> = report.rows.iter().map(|row| row.operation).collect();
+    assert_eq!(operations.len(), 5, "{operations:?}");
+    for row in &report.rows {
+        assert!(row.calls > 0 && row.edge_p50_ms > 0.0 && row.edge_p99_ms >= row.edge_p50_ms, "{row:?}");
+        if row.operation != "create order (paid from the balance)" {
+            let (p50, p99, rate) = row.pgbench.expect("pgbench ran (installed with PostgreSQL)");
+            assert!(p50 > 0.0 && p99 >= p50 && rate > 0.0, "{row:?}");
+        }
+    }
+    assert!(report.pipeline_per_sec > 0.0);
+    let document = scale::document(&report);
+    assert!(document.contains("| customer's own orders |") && document.contains(&report.machine), "{document}");
+}
