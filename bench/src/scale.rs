@@ -35,6 +35,10 @@ use uuid::Uuid;
 use crate::{Stats, admin_session, enabled_interface, measure, percentile, server_config, with_cookie};
 
 const PROVIDER: &str = include_str!("../../tests/fixtures/plugins/provider-demo.rn");
+const YIPAY: &str = include_str!("../../plugins/gateway-yipay.rn");
+/// The epay merchant the bench's gateway interface is configured with.
+const EPAY_PID: &str = "1001";
+const EPAY_KEY: &str = "bench-epay-key-0123456789";
 
 /// How big and how long.
 #[derive(Debug, Clone)]
@@ -165,12 +169,23 @@ pub fn document(report: &Report) -> String {
 pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     let plugins = tempfile::tempdir()?;
     std::fs::write(plugins.path().join("provider-demo.rn"), PROVIDER)?;
+    std::fs::write(plugins.path().join("gateway-yipay.rn"), YIPAY)?;
     let database = rustbill_shared::testkit::TestDb::new().await?;
     let server = rustbill_server::Server::start(server_config(database.url(), Some(plugins.path()))).await?;
     let edge = Channel::from_shared(format!("http://{}", server.edge_addr))?.connect().await?;
     let (cookie, _) = admin_session(&edge).await?;
     let interface =
         enabled_interface(&edge, &cookie, "demo", "Bench", r#"{"api_url":"https://bench.example"}"#).await?;
+    // An epay gateway: creating a payment only signs a URL, and its
+    // notifications are checked by signature, so no network is needed.
+    let gateway = enabled_interface(
+        &edge,
+        &cookie,
+        "yipay",
+        "Bench epay",
+        &format!(r#"{{"api_url":"https://pay.bench.example/","pid":"{EPAY_PID}","key":"{EPAY_KEY}","default_type":"alipay"}}"#),
+    )
+    .await?;
     let product = ProductServiceClient::new(edge.clone())
         .create_product(with_cookie(
             CreateProductRequest {
@@ -335,7 +350,43 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     .await?;
     rows.push(row("create order (paid from the balance)", 4.0, &stats, None));
 
-    // 6. Sustained: orders created, paid and provisioned per second.
+    // 6. The gateway's payment notification for an order: signature, the
+    // payment marked paid, the order paid, its event (the pipeline then
+    // provisions it, not measured here).
+    let keys: Vec<String> = customers.iter().map(|(_, key)| key.clone()).collect();
+    let mut notifications = Vec::new();
+    for index in 0..calls + concurrency {
+        let created = OrderServiceClient::new(edge.clone())
+            .create_order(bearer(
+                CreateOrderRequest { gateway_interface_id: gateway.clone(), ..order.clone() },
+                &keys[index % keys.len()],
+            ))
+            .await?
+            .into_inner();
+        let payment = created.payment.context("a gateway order starts its payment")?;
+        notifications.push(epay_notification(&payment.payment_url, &format!("BENCH{index:08}"))?);
+    }
+    let url = format!("http://{}/callback/{gateway}", server.edge_addr);
+    let http = reqwest::Client::new();
+    let notifications = std::sync::Arc::new(notifications);
+    // Each notification once (warm-up calls included): a repeated one is
+    // the cheap "already paid" answer.
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stats = measure("payment callback", calls, concurrency, move |_| {
+        let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let request = http.get(format!("{url}?{}", notifications[taken % notifications.len()]));
+        async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let body = response.text().await?;
+            anyhow::ensure!(status.is_success() && body == "success", "callback answered {status}: {body}");
+            Ok(())
+        }
+    })
+    .await?;
+    rows.push(row("payment callback", 3.0, &stats, None));
+
+    // 7. Sustained: orders created, paid and provisioned per second.
     let pool = database.pool().await?;
     wait_active(&pool, Duration::from_secs(600)).await?;
     let before: i64 =
@@ -379,6 +430,31 @@ fn row(operation: &'static str, spec_ms: f64, stats: &Stats, pgbench: Option<(f6
         calls: stats.samples.len(),
         pgbench,
     }
+}
+
+/// The notification epay sends when the payment behind `payment_url` (the
+/// page the gateway plugin signed) is paid, as a signed query string.
+fn epay_notification(payment_url: &str, trade_no: &str) -> anyhow::Result<String> {
+    use md5::{Digest, Md5};
+    let query = payment_url.split_once('?').map(|(_, query)| query).context("payment URL without a query")?;
+    let sent: BTreeMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let field = |name: &str| sent.get(name).cloned().with_context(|| format!("payment URL without {name}"));
+    let mut fields = BTreeMap::new();
+    fields.insert("pid".to_string(), EPAY_PID.to_string());
+    fields.insert("trade_no".to_string(), trade_no.to_string());
+    fields.insert("out_trade_no".to_string(), field("out_trade_no")?);
+    fields.insert("type".to_string(), field("type")?);
+    fields.insert("name".to_string(), field("name")?);
+    fields.insert("money".to_string(), field("money")?);
+    fields.insert("trade_status".to_string(), "TRADE_SUCCESS".to_string());
+    // epay's MD5 signature: non-empty fields sorted by name, `k=v&…`, the
+    // key appended.
+    let text: Vec<String> =
+        fields.iter().filter(|(_, value)| !value.is_empty()).map(|(name, value)| format!("{name}={value}")).collect();
+    let sign = hex::encode(Md5::digest(format!("{}{EPAY_KEY}", text.join("&")).as_bytes()));
+    fields.insert("sign".to_string(), sign);
+    fields.insert("sign_type".to_string(), "MD5".to_string());
+    Ok(form_urlencoded::Serializer::new(String::new()).extend_pairs(fields.iter()).finish())
 }
 
 /// `message` with a customer's API key.
