@@ -99,6 +99,8 @@ pub struct Report {
     /// Orders created, paid and provisioned per second.
     pub pipeline_per_sec: f64,
     pub machine: String,
+    /// PostgreSQL's version and durability settings during the run.
+    pub database: String,
 }
 
 impl Report {
@@ -148,12 +150,14 @@ pub fn document(report: &Report) -> String {
         "# Performance\n\n\
          Written by `make bench` (`cargo run --release -p rustbill-bench --bin scale`); do not edit by hand.\n\n\
          - Machine: {}\n\
+         - Database: {}, on the same machine\n\
          - Data: {} orders over {} customers, loaded with COPY in {:.1} s ({})\n\
          - Load: {} calls per operation, {} concurrent callers through the edge (gRPC over HTTP/2); \
          pgbench with as many clients, {} s per statement, on the same database in the same run\n\
          - Targets (issue 12): p50 at most a quarter of the spec's figure, at least half of pgbench's rate, \
          ≥ 1,000 orders/s through the pipeline\n\n{}",
         report.machine,
+        report.database,
         report.settings.orders,
         report.settings.customers,
         report.load_time.as_secs_f64(),
@@ -243,6 +247,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         generate(database.url(), settings.orders, &ids, Uuid::parse_str(&product)?, Uuid::parse_str(&interface)?)
             .await?;
     let load_time = started.elapsed();
+    let pool = database.pool().await?;
+    let (version, fsync, synchronous_commit): (String, String, String) = sqlx::query_as(
+        "select current_setting('server_version'), current_setting('fsync'), current_setting('synchronous_commit')",
+    )
+    .fetch_one(&pool)
+    .await?;
+    pool.close().await;
+    let database_settings = format!("PostgreSQL {version} (fsync {fsync}, synchronous_commit {synchronous_commit})");
 
     let concurrency = settings.concurrency;
     let calls = settings.calls;
@@ -417,10 +429,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     pool.close().await;
     server.run_until(async {}).await?;
 
-    Ok(Report { settings, loaded, load_time, rows, pipeline_per_sec, machine: machine() })
+    Ok(Report { settings, loaded, load_time, rows, pipeline_per_sec, machine: machine(), database: database_settings })
 }
 
 fn row(operation: &'static str, spec_ms: f64, stats: &Stats, pgbench: Option<(f64, f64, f64)>) -> Row {
+    stats.print();
     Row {
         operation,
         spec_ms,

@@ -28,6 +28,7 @@ async fn the_scale_bench_runs_at_a_small_size() {
         }
     }
     assert!(report.pipeline_per_sec > 0.0);
+    assert!(report.database.starts_with("PostgreSQL "), "{}", report.database);
     let document = scale::document(&report);
     assert!(document.contains("| customer's own orders |") && document.contains(&report.machine), "{document}");
 }
