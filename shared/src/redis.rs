@@ -9,7 +9,7 @@
 //! once at INFO. The connection manager reconnects by itself.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,14 +31,22 @@ pub struct Redis {
     /// What callers do while Redis is down, for the log line.
     fallback: &'static str,
     connection: tokio::sync::Mutex<Option<ConnectionManager>>,
-    retry_at: Mutex<Option<Instant>>,
-    /// When the last command failed.
-    failed_at: Mutex<Option<Instant>>,
-    /// When Redis last came back.
-    recovered_at: Mutex<Option<Instant>>,
-    degraded: AtomicBool,
+    health: Mutex<Health>,
     /// Commands that succeeded.
     used: AtomicU64,
+}
+
+/// Whether Redis is in use, and the moments that decide it.
+#[derive(Debug, Default)]
+struct Health {
+    /// Callers are on their fallback.
+    degraded: bool,
+    /// When the last command failed.
+    failed_at: Option<Instant>,
+    /// When Redis last came back.
+    recovered_at: Option<Instant>,
+    /// While degraded: Redis is skipped until then.
+    retry_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -46,7 +54,7 @@ impl std::fmt::Debug for Redis {
         formatter
             .debug_struct("Redis")
             .field("prefix", &self.prefix)
-            .field("degraded", &self.degraded.load(Ordering::Relaxed))
+            .field("degraded", &self.degraded())
             .finish_non_exhaustive()
     }
 }
@@ -66,10 +74,7 @@ impl Redis {
             prefix: config.prefix.clone(),
             fallback,
             connection: tokio::sync::Mutex::new(None),
-            retry_at: Mutex::new(None),
-            failed_at: Mutex::new(None),
-            recovered_at: Mutex::new(None),
-            degraded: AtomicBool::new(false),
+            health: Mutex::new(Health::default()),
             used: AtomicU64::new(0),
         })))
     }
@@ -81,7 +86,11 @@ impl Redis {
 
     /// Whether the last command failed (callers are on their fallback).
     pub fn degraded(&self) -> bool {
-        self.degraded.load(Ordering::Relaxed)
+        self.health().degraded
+    }
+
+    fn health(&self) -> std::sync::MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Commands that succeeded so far.
@@ -96,7 +105,7 @@ impl Redis {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        if self.retry_at.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|at| Instant::now() < at) {
+        if self.health().retry_at.is_some_and(|at| Instant::now() < at) {
             return None;
         }
         let started = Instant::now();
@@ -109,11 +118,9 @@ impl Redis {
                 self.used.fetch_add(1, Ordering::Relaxed);
                 // Only a command sent after the last failure proves Redis is
                 // back: one answered just before it died proves nothing.
-                let mut failed_at = self.failed_at.lock().unwrap_or_else(PoisonError::into_inner);
-                if failed_at.is_some_and(|at| at < started) && self.degraded.swap(false, Ordering::Relaxed) {
-                    *failed_at = None;
-                    *self.recovered_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-                    *self.retry_at.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                let mut health = self.health();
+                if health.degraded && health.failed_at.is_some_and(|at| at < started) {
+                    *health = Health { recovered_at: Some(Instant::now()), ..Health::default() };
                     tracing::info!(prefix = %self.prefix, "redis is reachable again and used again");
                 }
                 Some(value)
@@ -144,15 +151,16 @@ impl Redis {
     }
 
     fn failed(&self, started: Instant, reason: &str) {
+        let mut health = self.health();
         // A command sent before Redis came back failed on the old, broken
         // connection: that is not news.
-        if self.recovered_at.lock().unwrap_or_else(PoisonError::into_inner).is_some_and(|at| started < at) {
+        if health.recovered_at.is_some_and(|at| started < at) {
             return;
         }
         let now = Instant::now();
-        *self.failed_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(now);
-        *self.retry_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(now + RETRY_AFTER);
-        if !self.degraded.swap(true, Ordering::Relaxed) {
+        health.failed_at = Some(now);
+        health.retry_at = Some(now + RETRY_AFTER);
+        if !std::mem::replace(&mut health.degraded, true) {
             tracing::warn!(error = %reason, fallback = self.fallback, "redis is not available; falling back until it is back");
         }
     }

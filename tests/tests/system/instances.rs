@@ -92,6 +92,27 @@ async fn handled_since(pool: &sqlx::PgPool, since: chrono::DateTime<chrono::Utc>
     .expect("deliveries")
 }
 
+/// Every order of `customer` (`count` of them) was provisioned once and
+/// debited once, and the ledger sums to the balance.
+async fn exactly_once(shop: &Shop, pool: &sqlx::PgPool, customer: &Customer, count: usize) {
+    let per_order: Vec<i64> =
+        sqlx::query_scalar("select count(*) from orders.instances where customer_id = $1::uuid group by order_id")
+            .bind(&customer.customer_id)
+            .fetch_all(pool)
+            .await
+            .expect("instances");
+    assert_eq!(per_order, vec![1; count], "one instance per order");
+    let debits: i64 = sqlx::query_scalar(
+        "select count(*) from payments.balance_transactions where customer_id = $1::uuid and transaction_type = 'payment'",
+    )
+    .bind(&customer.customer_id)
+    .fetch_one(pool)
+    .await
+    .expect("debits");
+    assert_eq!(debits, count as i64, "one debit per order");
+    shop.assert_ledger_balances(customer).await;
+}
+
 /// Waits until no delivery is pending, then checks none was parked.
 async fn settled(pool: &sqlx::PgPool) {
     wait_for("every delivery to be done", SETTLE, || async {
@@ -163,22 +184,7 @@ async fn two_instances_share_the_outbox_and_a_killed_leader_is_replaced() {
     }
 
     // Exactly once: one instance and one debit per order, a ledger that sums.
-    let per_order: Vec<i64> =
-        sqlx::query_scalar("select count(*) from orders.instances where customer_id = $1::uuid group by order_id")
-            .bind(&customer.customer_id)
-            .fetch_all(&pool)
-            .await
-            .expect("instances");
-    assert_eq!(per_order, vec![1; count], "one instance per order");
-    let debits: i64 = sqlx::query_scalar(
-        "select count(*) from payments.balance_transactions where customer_id = $1::uuid and transaction_type = 'payment'",
-    )
-    .bind(&customer.customer_id)
-    .fetch_one(&pool)
-    .await
-    .expect("debits");
-    assert_eq!(debits, count as i64, "one debit per order");
-    shop.assert_ledger_balances(&customer).await;
+    exactly_once(&shop, &pool, &customer, count).await;
     settled(&pool).await;
     let by_process: Vec<(Option<Uuid>, i64)> =
         sqlx::query_as("select handled_by, count(*) from bus.delivery group by handled_by")
@@ -325,22 +331,7 @@ async fn a_rolling_restart_loses_no_retried_request_and_no_event() {
         active(&channel, &shop.admin, id).await;
     }
     settled(&pool).await;
-    let per_order: Vec<i64> =
-        sqlx::query_scalar("select count(*) from orders.instances where customer_id = $1::uuid group by order_id")
-            .bind(&customer.customer_id)
-            .fetch_all(&pool)
-            .await
-            .expect("instances");
-    assert_eq!(per_order, vec![1; ids.len()], "one instance per order");
-    let debits: i64 = sqlx::query_scalar(
-        "select count(*) from payments.balance_transactions where customer_id = $1::uuid and transaction_type = 'payment'",
-    )
-    .bind(&customer.customer_id)
-    .fetch_one(&pool)
-    .await
-    .expect("debits");
-    assert_eq!(debits, ids.len() as i64, "one debit per order");
-    shop.assert_ledger_balances(&customer).await;
+    exactly_once(&shop, &pool, &customer, ids.len()).await;
     // The stopped processes left cleanly: no heartbeat of theirs and no role
     // held by an instance that is gone.
     let stale: i64 = sqlx::query_scalar(

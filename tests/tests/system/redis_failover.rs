@@ -35,6 +35,14 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Server settings that use this Redis under [`PREFIX`].
+    fn settings(&self) -> Settings {
+        Settings::default()
+            .with("RUSTBILL_REDIS__ENABLED", "true")
+            .with("RUSTBILL_REDIS__URL", &self.url())
+            .with("RUSTBILL_REDIS__PREFIX", PREFIX)
+    }
+
     /// Starts it (empty: no persistence) and waits until it answers.
     async fn restart(&mut self) {
         let child = Command::new("redis-server")
@@ -98,12 +106,10 @@ async fn progress(load: &Load, more: u64, what: &str) {
 async fn killing_redis_under_load_fails_no_request_and_it_is_used_again_after_a_restart() {
     let mut redis = RedisServer::start().await;
     let server = TestServer::start_with(
-        Settings::default()
+        redis
+            .settings()
             .with("RUSTBILL_RATE_LIMIT__ENABLED", "true")
-            .with("RUSTBILL_RATE_LIMIT__LOGIN_PER_SEC", "1000")
-            .with("RUSTBILL_REDIS__ENABLED", "true")
-            .with("RUSTBILL_REDIS__URL", &redis.url())
-            .with("RUSTBILL_REDIS__PREFIX", PREFIX),
+            .with("RUSTBILL_RATE_LIMIT__LOGIN_PER_SEC", "1000"),
     )
     .await
     .unwrap();
@@ -187,15 +193,7 @@ async fn changes_to_an_admin_reach_cached_sessions_at_once() {
     use rustbill_proto::identity::{CreateAdminUserRequest, LogoutRequest, UpdateUserRequest};
 
     let redis = RedisServer::start().await;
-    let server = TestServer::start_with(
-        Settings::default()
-            .with("RUSTBILL_RATE_LIMIT__ENABLED", "false")
-            .with("RUSTBILL_REDIS__ENABLED", "true")
-            .with("RUSTBILL_REDIS__URL", &redis.url())
-            .with("RUSTBILL_REDIS__PREFIX", PREFIX),
-    )
-    .await
-    .unwrap();
+    let server = TestServer::start_with(redis.settings().with("RUSTBILL_RATE_LIMIT__ENABLED", "false")).await.unwrap();
     let admin = flows::bootstrap_admin(&server).await;
     let channel = server.channel().await;
     let mut identity = IdentityServiceClient::new(channel.clone());
