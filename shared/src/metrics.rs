@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `rustbill.requests` | counter | `path`, `grpc.status` (the edge: every client call) |
 //! | `rustbill.request.duration` | histogram (s) | `path`, `grpc.status` |
-//! | `rustbill.rpc.server.duration` | histogram (s) | `service`, `path`, `http.status` (every service call) |
+//! | `rustbill.rpc.server.duration` | histogram (s) | `path`, `http.status` (every call a service serves) |
 //! | `rustbill.db.pool.connections` | gauge | `schema`, `state` = idle / active / max |
 //! | `rustbill.http.breaker.state` | gauge | `host`; 0 closed, 1 half-open, 2 open |
 //! | `rustbill.outbox.depth` | gauge | `consumer`, `status` = pending / parked |
