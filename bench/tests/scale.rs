@@ -22,6 +22,7 @@ async fn the_scale_bench_runs_at_a_small_size() {
     assert_eq!(operations.len(), 6, "{operations:?}");
     for row in &report.rows {
         assert!(row.calls > 0 && row.edge_p50_ms > 0.0 && row.edge_p99_ms >= row.edge_p50_ms, "{row:?}");
+        assert!(row.single_p50_ms > 0.0, "{row:?}");
         if !["create order (paid from the balance)", "payment callback"].contains(&row.operation) {
             let (p50, p99, rate) = row.pgbench.expect("pgbench ran (installed with PostgreSQL)");
             assert!(p50 > 0.0 && p99 >= p50 && rate > 0.0, "{row:?}");
