@@ -268,7 +268,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     let pgbench = Pgbench::find();
 
     // 1. A customer's own orders (first page, with the exact total).
-    let keys: Vec<String> = customers.iter().map(|(_, key)| key.clone()).collect();
+    // The customers' API keys, shared by every operation's callers.
+    let customer_keys: std::sync::Arc<Vec<String>> =
+        std::sync::Arc::new(customers.iter().map(|(_, key)| key.clone()).collect());
+    let keys = customer_keys.clone();
     let channel = edge.clone();
     let (single, stats) = measure_both("customer: own orders", calls, concurrency, move |index| {
         let mut client = OrderServiceClient::new(channel.clone());
@@ -362,7 +365,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         }),
         ..Default::default()
     };
-    let keys: Vec<String> = customers.iter().map(|(_, key)| key.clone()).collect();
+    let keys = customer_keys.clone();
     let (channel, request) = (edge.clone(), order.clone());
     let (single, stats) =
         measure_both("create order", calls.min(settings.pipeline_orders.max(1)), concurrency, move |index| {
@@ -379,7 +382,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     // 6. The gateway's payment notification for an order: signature, the
     // payment marked paid, the order paid, its event (the pipeline then
     // provisions it, not measured here).
-    let keys: Vec<String> = customers.iter().map(|(_, key)| key.clone()).collect();
+    let keys = customer_keys.clone();
     let mut notifications = Vec::new();
     // Warm-ups and the single caller's calls use notifications too.
     for index in 0..calls + concurrency + single_calls(calls) + 1 {
@@ -418,7 +421,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     wait_active(&pool, Duration::from_secs(600)).await?;
     let before: i64 =
         sqlx::query_scalar("select count(*) from orders.orders where status = 'active'").fetch_one(&pool).await?;
-    let keys: Vec<String> = customers.iter().map(|(_, key)| key.clone()).collect();
+    let keys = customer_keys.clone();
     let (channel, request) = (edge.clone(), order.clone());
     let began = Instant::now();
     measure("pipeline", settings.pipeline_orders, concurrency, move |index| {
