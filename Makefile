@@ -51,12 +51,14 @@ check: fmt clippy test
 
 ## make bench: latency of Login and GetMe (edge vs direct), catalog listing,
 ## plugin compile times and warm gateway calls, orders paid from the balance
-## and the pipeline's end-to-end rate, events delivered to a local webhook
+## and the pipeline's end-to-end rate, events delivered to a local webhook,
+## and the spec's table at 1M orders against the rustbill-server binary (docs/PERFORMANCE.md)
 bench: deps
 	$(CARGO) run --release -p rustbill-bench --bin rustbill-bench
 	$(CARGO) run --release -p rustbill-bench --bin plugins
 	$(CARGO) run --release -p rustbill-bench --bin orders
 	$(CARGO) run --release -p rustbill-bench --bin notify
+	$(CARGO) build --release -p rustbill-server
 	$(CARGO) run --release -p rustbill-bench --bin scale
 
 ## remove the embedded database of `make run`

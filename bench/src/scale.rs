@@ -32,7 +32,7 @@ use sqlx::{Connection, PgConnection};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::{Stats, admin_session, enabled_interface, measure, percentile, server_config, with_cookie};
+use crate::{ADMIN_PASSWORD, Stats, admin_session, enabled_interface, measure, percentile, with_cookie};
 
 const PROVIDER: &str = include_str!("../../tests/fixtures/plugins/provider-demo.rn");
 const YIPAY: &str = include_str!("../../plugins/gateway-yipay.rn");
@@ -101,6 +101,10 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Orders created, paid and provisioned per second.
     pub pipeline_per_sec: f64,
+    /// rustbill-server's resident memory once started, and its peak over
+    /// the run (kB).
+    pub rss_idle_kb: u64,
+    pub rss_peak_kb: u64,
     pub machine: String,
     /// PostgreSQL's version and durability settings during the run.
     pub database: String,
@@ -144,6 +148,14 @@ impl Report {
             "\nSustained pipeline (created → paid → provisioned → active, test provider): **{:.0} orders/s** over {} orders (target ≥ 1,000).",
             self.pipeline_per_sec, self.settings.pipeline_orders
         );
+        let mb = |kb: u64| kb as f64 / 1024.0;
+        let _ = writeln!(
+            out,
+            "\nrustbill-server resident memory: **{:.0} MB idle** after start (target < 150 MB), \
+             **{:.0} MB at its peak** over the whole run (target < 512 MB).",
+            mb(self.rss_idle_kb),
+            mb(self.rss_peak_kb)
+        );
         out
     }
 }
@@ -161,7 +173,7 @@ pub fn document(report: &Report) -> String {
          and a quarter as many by one caller alone (the latency compared with the spec); \
          pgbench with as many clients, {} s per statement, on the same database in the same run\n\
          - Targets (issue 12): p50 at most a quarter of the spec's figure, at least half of pgbench's rate, \
-         ≥ 1,000 orders/s through the pipeline\n\n{}",
+         ≥ 1,000 orders/s through the pipeline, rustbill-server under 150 MB idle and 512 MB under load\n\n{}\n{}",
         report.machine,
         report.database,
         report.settings.orders,
@@ -171,8 +183,114 @@ pub fn document(report: &Report) -> String {
         report.settings.calls,
         report.settings.concurrency,
         report.settings.pgbench_secs,
-        report.markdown()
+        report.markdown(),
+        report.shortfalls()
     )
+}
+
+/// Why an operation misses a target, from what was measured and profiled
+/// on the 2-core machine this was tuned on (see the issue 12 notes).
+fn why(operation: &str) -> (&'static str, &'static str) {
+    // (why the p50 of one caller is over, why the rate is under half of pgbench's)
+    const HOPS: &str = "every call crosses three gRPC hops (client → edge, edge → identity to resolve the \
+        credential, edge → orders), each with HTTP/2 framing, a loopback TCP round trip and a task switch, on the \
+        same two cores as PostgreSQL and the load generator; pgbench sends the bare statements over one connection. \
+        With the statements now sub-millisecond (exact totals from counters, not `count(*)`), that stack is most of \
+        the cost. Halving it means fewer hops (an in-process channel between the edge and the services when they \
+        share a process, or a principal cache at the edge), not faster SQL";
+    match operation {
+        "customer's own orders" | "admin: all orders" => (
+            "the credential, the exact total and the page are three small statements, but the call crosses \
+             three gRPC hops (see the rate below)",
+            HOPS,
+        ),
+        "order list, page of 100" => (
+            "a page N deep skips N × 100 entries of the ordering index (read from the index alone, not the \
+             rows) and sends 100 orders through two hops. Page numbers are the wire contract (`PageRequest.page`, \
+             which the portal sends); a cursor would make any page cost the same, but the spec has no field for it",
+            HOPS,
+        ),
+        "dashboard (counts over 6 tables)" => (
+            "GetDashboard asks every service for its part over gRPC and merges them; each part now reads counters \
+             and per-day sums instead of counting rows",
+            "the same hops as the lists, times six parts",
+        ),
+        "create order (paid from the balance)" => (
+            "before the order exists it takes five service calls (the API key, the product, the customer, the \
+             provider's template, and its price from the provider's Rune script), then two transactions in two \
+             services (the order; the payment with its debit, ledger row, operation log and event), each a durable \
+             commit. A 1 ms order would need those answers cached, which for the customer's state and the price \
+             would trade correctness for speed",
+            "pgbench runs the same statements without the five round trips and the Rune call",
+        ),
+        "payment callback" => (
+            "the gateway plugin checks the signature in a Rune VM (plugins service), then payments marks the \
+             payment paid and publishes its event in one durable transaction; the HTTP request crosses the edge and \
+             two services",
+            "pgbench runs the same statements without the Rune call and the hops",
+        ),
+        _ => ("", ""),
+    }
+}
+
+impl Report {
+    /// The targets not met, each with why.
+    pub fn shortfalls(&self) -> String {
+        let mut out = String::from("## Targets not met, and why\n\n");
+        let mut any = false;
+        for row in &self.rows {
+            let (slow, rate) = why(row.operation);
+            if row.single_p50_ms > row.spec_ms / 4.0 {
+                any = true;
+                let _ = writeln!(
+                    out,
+                    "- **{}**: p50 {:.2} ms against {:.2} ms: {slow}.",
+                    row.operation,
+                    row.single_p50_ms,
+                    row.spec_ms / 4.0
+                );
+            }
+            if let Some((_, _, pg_rate)) = row.pgbench
+                && row.edge_per_sec < pg_rate / 2.0
+            {
+                any = true;
+                let _ = writeln!(
+                    out,
+                    "- **{}**: {:.0} calls/s through the edge against {:.0} of pgbench ({:.2}): {rate}.",
+                    row.operation,
+                    row.edge_per_sec,
+                    pg_rate,
+                    row.edge_per_sec / pg_rate
+                );
+            }
+        }
+        if self.pipeline_per_sec < 1000.0 {
+            any = true;
+            let create = self
+                .rows
+                .iter()
+                .find(|row| row.operation.starts_with("create order"))
+                .map_or(0.0, |row| row.edge_per_sec);
+            let _ = writeln!(
+                out,
+                "- **Sustained pipeline**: {:.0} orders/s against 1,000. Creating orders alone saturates this \
+                 machine at {create:.0}/s; each order then crosses two outbox hops (payment → order paid, \
+                 paid → provisioned) and notify, and the provider's `create_instance` runs in a Rune VM through the \
+                 plugins service. The pipeline's consumers handle 8 orders at once per instance, so provider \
+                 latency no longer serialises it, but on two cores shared with PostgreSQL the whole chain is \
+                 CPU-bound: 1,000 orders/s needs more cores or instances, not a different design.",
+                self.pipeline_per_sec
+            );
+        }
+        if self.rss_idle_kb > 150 * 1024 || self.rss_peak_kb > 512 * 1024 {
+            any = true;
+            let _ = writeln!(out, "- **Memory**: over its limit (see above).");
+        }
+        if !any {
+            out.push_str("Every target is met.\n");
+        }
+        out
+    }
 }
 
 /// Generates the data, starts a server on it and measures.
@@ -180,9 +298,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     let plugins = tempfile::tempdir()?;
     std::fs::write(plugins.path().join("provider-demo.rn"), PROVIDER)?;
     std::fs::write(plugins.path().join("gateway-yipay.rn"), YIPAY)?;
-    let database = rustbill_shared::testkit::TestDb::new().await?;
-    let server = rustbill_server::Server::start(server_config(database.url(), Some(plugins.path()))).await?;
-    let edge = Channel::from_shared(format!("http://{}", server.edge_addr))?.connect().await?;
+    // The real binary in its own process, so its memory is its own.
+    let mut server = rustbill_system_tests::TestServer::start_with(
+        rustbill_system_tests::Settings::default()
+            .with("RUSTBILL_RATE_LIMIT__ENABLED", "false")
+            .with("RUSTBILL_SERVER__MAX_CONCURRENCY", "256")
+            .with("RUSTBILL_PLUGINS__PLUGINS_DIR", &plugins.path().display().to_string())
+            .with("RUSTBILL_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD)
+            // The configuration's defaults (the system tests use fewer).
+            .with("RUSTBILL_DB__MIN_CONNECTIONS", "2")
+            .with("RUSTBILL_DB__MAX_CONNECTIONS", "20"),
+    )
+    .await?;
+    let pid = server.pid().context("the server has exited")?;
+    let database = server.database.clone();
+    let edge = Channel::from_shared(server.edge.clone())?.connect().await?;
+    // Idle: started, migrated, nothing asked of it yet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle_kb = memory(pid)?.0;
     let (cookie, _) = admin_session(&edge).await?;
     let interface =
         enabled_interface(&edge, &cookie, "demo", "Bench", r#"{"api_url":"https://bench.example"}"#).await?;
@@ -253,6 +386,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         generate(database.url(), settings.orders, &ids, Uuid::parse_str(&product)?, Uuid::parse_str(&interface)?)
             .await?;
     let load_time = started.elapsed();
+    check_totals_and_deep_page(&edge, &cookie, database.url(), loaded["orders.orders"]).await?;
     let pool = database.pool().await?;
     let (version, fsync, synchronous_commit): (String, String, String) = sqlx::query_as(
         "select current_setting('server_version'), current_setting('fsync'), current_setting('synchronous_commit')",
@@ -282,10 +416,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         }
     })
     .await?;
+    // The statements ListOrders runs: the exact total from the counters,
+    // then the first page.
     let sql = "\\set c random(0, :customers - 1)\n\
+               select coalesce(sum(n), 0)::bigint from (\n\
+                 select n from orders.status_counts where kind = 'order' and customer_id = (select id from public.bench_customers where n = :c)\n\
+                 union all select n from orders.status_count_deltas where kind = 'order' and customer_id = (select id from public.bench_customers where n = :c)) counted;\n\
                select o.* from orders.orders o where o.customer_id = (select id from public.bench_customers where n = :c)\n\
-               order by o.created_at desc, o.id desc limit 20;\n\
-               select count(*) from orders.orders where customer_id = (select id from public.bench_customers where n = :c);\n";
+               order by o.created_at desc, o.id desc limit 20;\n";
     rows.push(row("customer's own orders", 8.0, &single, &stats, pgbench.run(database.url(), sql, &settings).await?));
 
     // 2. An admin's view of all orders (first page, exact total).
@@ -299,9 +437,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         }
     })
     .await?;
-    let sql = "select o.* from orders.orders o order by o.created_at desc, o.id desc limit 20;\n\
-               select count(*) from orders.orders;\n";
-    rows.push(row("admin: all orders", 45.0, &single, &stats, pgbench.run(database.url(), sql, &settings).await?));
+    let sql = format!("{ALL_ORDERS_TOTAL}select o.* from orders.orders o order by o.created_at desc, o.id desc limit 20;\n");
+    rows.push(row("admin: all orders", 45.0, &single, &stats, pgbench.run(database.url(), &sql, &settings).await?));
 
     // 3. A page of 100 orders, anywhere in the list.
     let pages = (settings.orders / 100).clamp(1, 1000);
@@ -320,9 +457,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     })
     .await?;
     let sql = format!(
-        "\\set p random(0, {})\n\
-         select o.* from orders.orders o order by o.created_at desc, o.id desc limit 100 offset :p * 100;\n\
-         select count(*) from orders.orders;\n",
+        "\\set p random(1, {})\n\
+         {ALL_ORDERS_TOTAL}\
+         select o.* from orders.orders o where id in (\n\
+           select id from orders.orders order by created_at desc, id desc limit 100 offset :p * 100)\n\
+         order by o.created_at desc, o.id desc;\n",
         pages - 1
     );
     rows.push(row(
@@ -344,9 +483,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         }
     })
     .await?;
-    let sql = "select (select count(*) from orders.orders), (select count(*) from identity.customers),\n\
-               (select count(*) from payments.payments), (select count(*) from orders.instances),\n\
-               (select count(*) from orders.invoices), (select count(*) from notify.tickets);\n";
+    let sql = DASHBOARD_SQL;
     rows.push(row(
         "dashboard (counts over 6 tables)",
         120.0,
@@ -377,7 +514,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
             }
         })
         .await?;
-    rows.push(row("create order (paid from the balance)", 4.0, &single, &stats, None));
+    rows.push(row(
+        "create order (paid from the balance)",
+        4.0,
+        &single,
+        &stats,
+        pgbench.run(database.url(), CREATE_ORDER_SQL, &settings).await?,
+    ));
 
     // 6. The gateway's payment notification for an order: signature, the
     // payment marked paid, the order paid, its event (the pipeline then
@@ -396,7 +539,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         let payment = created.payment.context("a gateway order starts its payment")?;
         notifications.push(epay_notification(&payment.payment_url, &format!("BENCH{index:08}"))?);
     }
-    let url = format!("http://{}/callback/{gateway}", server.edge_addr);
+    let url = format!("{}/callback/{gateway}", server.edge);
     let http = reqwest::Client::new();
     let notifications = std::sync::Arc::new(notifications);
     // Each notification once (warm-up calls included): a repeated one is
@@ -414,7 +557,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         }
     })
     .await?;
-    rows.push(row("payment callback", 3.0, &single, &stats, None));
+    rows.push(row("payment callback", 3.0, &single, &stats, pgbench.run(database.url(), CALLBACK_SQL, &settings).await?));
 
     // 7. Sustained: orders created, paid and provisioned per second.
     let pool = database.pool().await?;
@@ -445,10 +588,152 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
     }
     let pipeline_per_sec = settings.pipeline_orders as f64 / began.elapsed().as_secs_f64();
     pool.close().await;
-    server.run_until(async {}).await?;
+    // The most the server's memory held at any moment of the run.
+    let rss_peak_kb = memory(pid)?.1;
+    let status = server.stop().await?;
+    anyhow::ensure!(status.success(), "the server exited with {status}");
 
-    Ok(Report { settings, loaded, load_time, rows, pipeline_per_sec, machine: machine(), database: database_settings })
+    Ok(Report {
+        settings,
+        loaded,
+        load_time,
+        rows,
+        pipeline_per_sec,
+        rss_idle_kb,
+        rss_peak_kb,
+        machine: machine(),
+        database: database_settings,
+    })
 }
+
+/// A process's resident memory now and at its peak (VmRSS, VmHWM), in kB.
+fn memory(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .with_context(|| format!("no {name} in /proc/{pid}/status"))
+    };
+    Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// The exact number of orders, as ListOrders reads it (see orders' `counts`).
+const ALL_ORDERS_TOTAL: &str = "select coalesce(sum(n), 0)::bigint from (\n\
+    select n from orders.status_counts where kind = 'order'\n\
+    union all select n from orders.status_count_deltas where kind = 'order') counted;\n";
+
+/// Every statement GetDashboard runs, over all services' parts, for a
+/// 30-day window.
+const DASHBOARD_SQL: &str = "select status, coalesce(sum(n), 0)::bigint from (select status, n from orders.status_counts where kind = 'order'\n\
+      union all select status, n from orders.status_count_deltas where kind = 'order') counted group by status;\n\
+    select status, coalesce(sum(n), 0)::bigint from (select status, n from orders.status_counts where kind = 'instance'\n\
+      union all select status, n from orders.status_count_deltas where kind = 'instance') counted group by status;\n\
+    select count(*), coalesce(sum(total_amount), 0) from orders.invoices where status in ('issued', 'overdue');\n\
+    select (created_at at time zone 'UTC')::date, count(*)::numeric from orders.orders where created_at >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
+    select (paid_at at time zone 'UTC')::date, count(*)::numeric from orders.orders where paid_at >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
+    select coalesce(sum(balance), 0) from payments.balance_accounts;\n\
+    select (coalesce(paid_at, updated_at) at time zone 'UTC')::date, sum(amount) from payments.payments\n\
+      where status in ('success', 'refunded') and purpose <> 'recharge' and coalesce(paid_at, updated_at) >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
+    select (created_at at time zone 'UTC')::date, sum(amount) from payments.refunds where created_at >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
+    select count(*), count(*) filter (where is_active) from identity.customers;\n\
+    select (created_at at time zone 'UTC')::date, count(*)::numeric from identity.customers where created_at >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
+    select count(*), count(*) filter (where is_active) from catalog.products;\n\
+    select count(*) from notify.tickets where status not in ('resolved', 'closed');\n\
+    select count(*) from notify.deliveries where status = 'parked';\n\
+    select count(*) from bus.delivery where status = 'parked';\n";
+
+/// Before measuring, what a user would check: the list's total is the
+/// number of orders loaded, and a page deep in the list holds exactly the
+/// rows at that position.
+async fn check_totals_and_deep_page(edge: &Channel, cookie: &str, database_url: &str, orders: i64) -> anyhow::Result<()> {
+    let size = 100u32;
+    let page = u32::try_from((orders / i64::from(size)) * 3 / 4)?.max(1);
+    let listed = OrderServiceClient::new(edge.clone())
+        .list_orders(with_cookie(
+            ListOrdersRequest { pagination: Some(PageRequest { page, page_size: size }), ..Default::default() },
+            cookie,
+        ))
+        .await?
+        .into_inner();
+    let total = listed.meta.context("no paging metadata")?.total;
+    anyhow::ensure!(total == u64::try_from(orders)?, "ListOrders says {total} orders, {orders} were loaded");
+    let mut connection = PgConnection::connect(database_url).await?;
+    let expected: Vec<Uuid> = sqlx::query_scalar(
+        "select id from orders.orders order by created_at desc, id desc limit $1 offset $2",
+    )
+    .bind(i64::from(size))
+    .bind(i64::from(page - 1) * i64::from(size))
+    .fetch_all(&mut connection)
+    .await?;
+    connection.close().await?;
+    let got: Vec<Uuid> = listed.orders.iter().map(|order| Uuid::parse_str(&order.id)).collect::<Result<_, _>>()?;
+    anyhow::ensure!(got == expected, "page {page} of ListOrders is not the rows at that position");
+    Ok(())
+}
+
+/// The statements one CreateOrder paid from the balance runs, in the same
+/// transactions, as the services run them (taken from PostgreSQL's
+/// statement log): the API key (identity), the product (catalog), the
+/// customer (identity), the provider's interface twice (plugins: template
+/// and price), the order (orders), the payment with its debit, ledger row,
+/// operation log and event (payments), the order's gateway and the order
+/// read back (orders). The event's type has no subscriber, so nothing
+/// consumes these orders; they stay pending.
+const CREATE_ORDER_SQL: &str = "\\set c random(0, :customers - 1)\n\
+    select k.id, k.customer_id, k.enabled, k.revoked_at, k.expires_at, k.last_used_at, c.is_active from identity.api_keys k\n\
+      join identity.customers c on c.id = k.customer_id where k.customer_id = (select id from public.bench_customers where n = :c) limit 1;\n\
+    select p.id, p.name, p.interface_id from catalog.products p order by p.created_at limit 1 \\gset p_\n\
+    select id, name, email, credit_limit, is_active from identity.customers where id = (select id from public.bench_customers where n = :c) \\gset c_\n\
+    select id, config, script_hash, enabled from plugins.plugin_interfaces where id = ':p_interface_id';\n\
+    select id, config, script_hash, enabled from plugins.plugin_interfaces where id = ':p_interface_id';\n\
+    begin;\n\
+    insert into orders.orders (id, customer_id, product_id, product_name, provider_interface_id, amount, currency, billing_cycle,\n\
+      gateway_interface_id, instance_id, customer_email)\n\
+      values (gen_random_uuid(), ':c_id', ':p_id', ':p_name', ':p_interface_id', 10.00, 'CNY', 'monthly', '', gen_random_uuid(), ':c_email')\n\
+      returning id as order_id \\gset\n\
+    commit;\n\
+    begin;\n\
+    insert into payments.payments (id, customer_id, purpose, order_id, amount, currency, gateway_interface_id, description)\n\
+      values (gen_random_uuid(), ':c_id', 'order', ':order_id', 10.00, 'CNY', 'balance', ':p_name') returning id as payment_id \\gset\n\
+    select balance from payments.balance_accounts where customer_id = ':c_id' for update;\n\
+    insert into payments.balance_transactions (id, customer_id, amount, balance_before, balance_after, transaction_type, reference_id, description)\n\
+      select gen_random_uuid(), customer_id, -10.00, balance, balance - 10.00, 'payment', ':payment_id', 'order' from payments.balance_accounts\n\
+      where customer_id = ':c_id';\n\
+    update payments.balance_accounts set balance = balance - 10.00, updated_at = now() where customer_id = ':c_id';\n\
+    update payments.payments set status = 'success', paid_at = now(), updated_at = now() where customer_id = ':c_id' and id = ':payment_id';\n\
+    insert into payments.operation_logs (id, actor_kind, actor_label, action, target_type, target_id)\n\
+      values (gen_random_uuid(), 'api_key', 'pgbench', 'payment.balance', 'payment', ':payment_id');\n\
+    select pg_advisory_xact_lock(hashtext('order'), hashtext(':order_id'));\n\
+    insert into bus.event_queue (id, event_type, aggregate_id, customer_id, payload, source)\n\
+      values (gen_random_uuid(), 'bench.pgbench', ':order_id', ':c_id', '{}', 'pgbench');\n\
+    commit;\n\
+    update orders.orders set gateway_interface_id = 'balance', updated_at = now()\n\
+      where customer_id = ':c_id' and id = ':order_id' and status = 'pending';\n\
+    select * from orders.orders where id = ':order_id';\n";
+
+/// The statements a gateway's payment notification runs (from PostgreSQL's
+/// statement log): the gateway interface and the plugin's state
+/// (signature check), then in one transaction the payment locked and
+/// marked paid, and its event (the order follows in the pipeline); against
+/// the payment of a random paid order of a random customer, writing the
+/// values it already has, so the data stays as it was.
+const CALLBACK_SQL: &str = "\\set c random(0, :customers - 1)\n\
+    \\set k random(0, 99)\n\
+    select id, config, script_hash, enabled from plugins.plugin_interfaces where plugin_id = 'yipay' limit 1 \\gset g_\n\
+    select value from plugins.plugin_state where interface_id = ':g_id' limit 1;\n\
+    select id as order_id, customer_id as c_id, payment_id from orders.orders\n\
+      where customer_id = (select id from public.bench_customers where n = :c) and status = 'active'\n\
+      order by created_at desc, id desc limit 1 offset :k \\gset\n\
+    begin;\n\
+    select id, status, amount from payments.payments where customer_id = ':c_id' and id = ':payment_id' for update;\n\
+    update payments.payments set status = status, gateway_tx_id = gateway_tx_id, paid_at = paid_at, updated_at = now()\n\
+      where customer_id = ':c_id' and id = ':payment_id';\n\
+    select pg_advisory_xact_lock(hashtext('order'), hashtext(':order_id'));\n\
+    insert into bus.event_queue (id, event_type, aggregate_id, customer_id, payload, source)\n\
+      values (gen_random_uuid(), 'bench.pgbench', ':order_id', ':c_id', '{}', 'pgbench');\n\
+    commit;\n";
 
 /// Calls made by one caller alone, for the latency without queueing.
 fn single_calls(calls: usize) -> usize {
@@ -686,6 +971,15 @@ pub async fn generate(
             .execute(&mut connection)
             .await?;
     }
+    // What autovacuum does to freshly loaded tables soon after: statistics,
+    // and the visibility map that lets index-only scans skip the heap.
+    sqlx::query(
+        "vacuum (analyze) orders.orders, orders.instances, orders.invoices, orders.invoice_items, payments.payments,
+                          orders.status_count_deltas",
+    )
+    .execute(&mut connection)
+    .await?;
+    sqlx::query("select orders.fold_counters(), payments.fold_counters()").execute(&mut connection).await?;
     sqlx::query("analyze").execute(&mut connection).await?;
     let mut loaded = BTreeMap::new();
     for table in ["orders.orders", "payments.payments", "orders.instances", "orders.invoices", "orders.invoice_items"] {

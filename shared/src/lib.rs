@@ -16,6 +16,7 @@
 pub mod bus;
 pub mod clients;
 pub mod config;
+pub mod counters;
 pub mod db;
 pub mod error;
 pub mod grpc;

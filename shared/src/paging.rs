@@ -47,13 +47,49 @@ where
     let mut count = sqlx::QueryBuilder::new(format!("select count(*) from {from} where true"));
     filters(&mut count);
     let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-    let mut select = sqlx::QueryBuilder::new(format!("select {columns} from {from} where true"));
-    filters(&mut select);
-    select
-        .push(format!(" order by {order_by} limit "))
-        .push_bind(i64::from(page_size))
-        .push(" offset ")
-        .push_bind(i64::from(page.max(1) - 1) * i64::from(page_size));
+    fetch_counted_page(pool, columns, from, filters, order_by, page, page_size, total).await
+}
+
+/// [`fetch_page`] for a caller that already knows the exact total under
+/// `filters` (kept by counters rather than counted per call).
+///
+/// A page past the first is found by its ids first (`id in (select id …
+/// offset …)`): the rows skipped over are then read from the ordering index
+/// alone, not from the table, so a deep page costs index entries, not whole
+/// rows. A page past the end is not queried at all.
+#[allow(clippy::too_many_arguments)]
+pub async fn fetch_counted_page<T>(
+    pool: &sqlx::PgPool,
+    columns: &str,
+    from: &str,
+    filters: impl Fn(&mut sqlx::QueryBuilder<sqlx::Postgres>),
+    order_by: &str,
+    page: u32,
+    page_size: u32,
+    total: i64,
+) -> crate::AppResult<(Vec<T>, rustbill_proto::common::PageMeta)>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let offset = i64::from(page.max(1) - 1) * i64::from(page_size);
+    if offset > 0 && offset >= total {
+        return Ok((Vec::new(), page_meta(total, page, page_size)));
+    }
+    let mut select = sqlx::QueryBuilder::new(format!("select {columns} from {from} where "));
+    if offset == 0 {
+        select.push("true");
+        filters(&mut select);
+        select.push(format!(" order by {order_by} limit ")).push_bind(i64::from(page_size));
+    } else {
+        select.push(format!("id in (select id from {from} where true"));
+        filters(&mut select);
+        select
+            .push(format!(" order by {order_by} limit "))
+            .push_bind(i64::from(page_size))
+            .push(" offset ")
+            .push_bind(offset)
+            .push(format!(") order by {order_by}"));
+    }
     let rows: Vec<T> = select.build_query_as().fetch_all(pool).await?;
     Ok((rows, page_meta(total, page, page_size)))
 }

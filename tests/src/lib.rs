@@ -28,11 +28,13 @@ pub const ADMIN_PASSWORD: &str = "bootstrap-Admin-pass-1";
 /// The JWT secret of every test server.
 pub const JWT_SECRET: &str = "system-test-jwt-secret-0123456789abcdef";
 
-/// Path of a workspace binary built by `cargo build`.
+/// Path of a workspace binary built by `cargo build`, next to the running
+/// executable's profile (`target/<profile>/`): test executables live in
+/// its `deps/`, other binaries (the benches) in it.
 pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
-    // Test executables live in target/<profile>/deps/.
     let exe = std::env::current_exe()?;
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).context("no target directory")?;
+    let dir = exe.parent().context("no target directory")?;
+    let profile_dir = if dir.ends_with("deps") { dir.parent().context("no target directory")? } else { dir };
     let path = profile_dir.join(name);
     if !path.exists() {
         bail!("{} not found: build it first (`cargo build -p {name}` or `make test`)", path.display());
@@ -144,6 +146,11 @@ impl TestServer {
         let status = std::process::Command::new("kill").arg(signal).arg(pid.to_string()).status()?;
         anyhow::ensure!(status.success(), "kill {signal} {pid} failed");
         Ok(())
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// A gRPC (HTTP/2) channel to the edge.

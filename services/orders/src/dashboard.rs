@@ -8,27 +8,21 @@ use rustbill_shared::AppResult;
 use rustbill_shared::system::{self, Window};
 use sqlx::PgPool;
 
+use crate::counts::{self, Kind};
+
 /// orders_total, orders_pending_payment (status `pending`),
 /// orders_provisioning, orders_active, instances_running,
 /// instances_suspended, invoices_unpaid (issued or overdue) and
 /// invoices_unpaid_amount (their totals, tax included); series
 /// orders_created (by `created_at`) and orders_paid (by `paid_at`).
 pub async fn dashboard(pool: PgPool, window: Window) -> AppResult<DashboardPart> {
-    let (total, pending, provisioning, active): (i64, i64, i64, i64) = sqlx::query_as(
-        "select count(*),
-                count(*) filter (where status = 'pending'),
-                count(*) filter (where status = 'provisioning'),
-                count(*) filter (where status = 'active')
-         from orders",
-    )
-    .fetch_one(&pool)
-    .await?;
-    let (running, suspended): (i64, i64) = sqlx::query_as(
-        "select count(*) filter (where status = 'running'), count(*) filter (where status = 'suspended')
-         from instances",
-    )
-    .fetch_one(&pool)
-    .await?;
+    // Exact, from the counters the writers keep (see `counts`).
+    let orders = counts::by_status(&pool, Kind::Order).await?;
+    let instances = counts::by_status(&pool, Kind::Instance).await?;
+    let of = |counted: &std::collections::HashMap<String, i64>, status: &str| counted.get(status).copied().unwrap_or(0);
+    let total: i64 = orders.values().sum();
+    let (pending, provisioning, active) = (of(&orders, "pending"), of(&orders, "provisioning"), of(&orders, "active"));
+    let (running, suspended) = (of(&instances, "running"), of(&instances, "suspended"));
     let (unpaid, unpaid_amount): (i64, Decimal) = sqlx::query_as(
         "select count(*), coalesce(sum(total_amount), 0) from invoices where status in ('issued', 'overdue')",
     )
@@ -37,16 +31,23 @@ pub async fn dashboard(pool: PgPool, window: Window) -> AppResult<DashboardPart>
     let created = system::daily(
         &pool,
         "orders_created",
-        "select (created_at at time zone 'UTC')::date, count(*)::numeric from orders
-         where created_at >= $1 group by 1",
+        // Kept per day by triggers (migration 0003_counters), exact.
+        "select day, sum(n)::numeric from (
+             select day, n from daily_counts where series = 'orders_created' and day >= ($1 at time zone 'UTC')::date
+             union all
+             select day, n from daily_count_deltas where series = 'orders_created' and day >= ($1 at time zone 'UTC')::date
+         ) counted group by day",
         &window,
     )
     .await?;
     let paid = system::daily(
         &pool,
         "orders_paid",
-        "select (paid_at at time zone 'UTC')::date, count(*)::numeric from orders
-         where paid_at >= $1 group by 1",
+        "select day, sum(n)::numeric from (
+             select day, n from daily_counts where series = 'orders_paid' and day >= ($1 at time zone 'UTC')::date
+             union all
+             select day, n from daily_count_deltas where series = 'orders_paid' and day >= ($1 at time zone 'UTC')::date
+         ) counted group by day",
         &window,
     )
     .await?;

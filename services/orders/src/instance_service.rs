@@ -6,7 +6,7 @@ use rustbill_proto::instance::instance_service_server::InstanceService;
 use rustbill_proto::instance::*;
 use rustbill_proto::internal::plugins::{DetailSection, ExecuteActionCall, InstanceCall, InstanceViewCall};
 use rustbill_shared::ids::{parse_id, parse_optional_id};
-use rustbill_shared::paging::{fetch_page, paging};
+use rustbill_shared::paging::{fetch_counted_page, fetch_page, paging};
 use rustbill_shared::principal::{self, Caller};
 use rustbill_shared::{AppError, AppResult, oplog};
 use serde_json::{Value, json};
@@ -14,6 +14,7 @@ use sqlx::{AssertSqlSafe, Postgres, QueryBuilder};
 use tonic::{Request, Response, Status};
 
 use crate::State;
+use crate::counts::{self, Kind};
 use crate::events;
 use crate::order_service::scope;
 use crate::status;
@@ -147,16 +148,24 @@ impl Instances {
                 builder.push(" and order_id = ").push_bind(order);
             }
         };
-        let (rows, meta): (Vec<InstanceRow>, _) = fetch_page(
-            &self.state.pool,
-            INSTANCE_COLUMNS,
-            "instances",
-            filters,
-            "created_at desc, id desc",
-            page,
-            page_size,
-        )
-        .await?;
+        let (rows, meta): (Vec<InstanceRow>, _) = if provider.is_none() && order.is_none() {
+            // Filtered by owner and status only: the counters know the total.
+            let total = counts::total(&self.state.pool, Kind::Instance, customer, status.as_slice()).await?;
+            fetch_counted_page(
+                &self.state.pool,
+                INSTANCE_COLUMNS,
+                "instances",
+                filters,
+                "created_at desc, id desc",
+                page,
+                page_size,
+                total,
+            )
+            .await?
+        } else {
+            fetch_page(&self.state.pool, INSTANCE_COLUMNS, "instances", filters, "created_at desc, id desc", page, page_size)
+                .await?
+        };
         Ok(ListInstancesResponse { instances: rows.iter().map(InstanceRow::to_info).collect(), meta: Some(meta) })
     }
 

@@ -13,6 +13,7 @@ pub mod billing;
 pub mod billing_service;
 pub mod clients;
 pub mod consumer;
+pub mod counts;
 pub mod dashboard;
 pub mod document;
 pub mod events;
@@ -91,6 +92,10 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
         .add_service(OrdersInternalServiceServer::with_interceptor(internal::Internal::new(state), verifier))
 }
 
+/// Orders one instance's pipeline consumers handle at once: provider calls
+/// wait on the network, so one slow create must not hold up the others.
+const PIPELINE_CONCURRENCY: usize = 8;
+
 /// The pipeline's consumers (see [`consumer`]).
 pub async fn consumers(state: &State) -> anyhow::Result<Vec<Consumer>> {
     Ok(vec![
@@ -99,7 +104,8 @@ pub async fn consumers(state: &State) -> anyhow::Result<Vec<Consumer>> {
             consumer::PAYMENTS,
             consumer::PAYMENTS_SUBSCRIBES,
             consumer::Payments { state: state.clone() },
-            ConsumerConfig::default(),
+            // Different orders at once (each order's events stay in order).
+            ConsumerConfig { concurrency: PIPELINE_CONCURRENCY, ..Default::default() },
         )
         .await?,
         Consumer::register(
@@ -111,7 +117,11 @@ pub async fn consumers(state: &State) -> anyhow::Result<Vec<Consumer>> {
             // lease may run out meanwhile without harm (the bus's per-order
             // lock keeps a second instance out) and stays short, so the
             // deliveries of a crashed instance are retried within 30 s.
-            ConsumerConfig { handler_timeout: Duration::from_secs(120), ..Default::default() },
+            ConsumerConfig {
+                handler_timeout: Duration::from_secs(120),
+                concurrency: PIPELINE_CONCURRENCY,
+                ..Default::default()
+            },
         )
         .await?,
     ])
@@ -138,6 +148,7 @@ pub async fn serve(
         stop.clone(),
     )));
     workers.push(tokio::spawn(billing::run_loop(database.clone(), state.clone(), stop.clone())));
+    workers.push(tokio::spawn(rustbill_shared::counters::run_folder(database.pool.clone(), stop.clone())));
     let served = rustbill_shared::grpc::serve_router(router(state), listener, shutdown).await;
     // In-flight deliveries finish and the timeout role is released before
     // the instance leaves.

@@ -6,7 +6,7 @@ use rustbill_proto::internal::plugins::{QueryPriceCall, ServerSpec as PluginSpec
 use rustbill_proto::order::order_service_server::OrderService;
 use rustbill_proto::order::*;
 use rustbill_shared::ids::{parse_id, parse_optional_id};
-use rustbill_shared::paging::{fetch_page, like_pattern, paging};
+use rustbill_shared::paging::{fetch_counted_page, fetch_page, like_pattern, paging};
 use rustbill_shared::principal::{self, Caller, Principal};
 use rustbill_shared::{AppError, AppResult, Money, oplog};
 use serde_json::json;
@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::State;
+use crate::counts::{self, Kind};
 use crate::events;
 use crate::pricing;
 use crate::status;
@@ -111,7 +112,12 @@ impl Orders {
             Some(request.provider_interface_id.trim()).filter(|id| !id.is_empty()),
         )?;
 
-        let product = self.state.clients.product(caller, product_id).await.map_err(|error| match error {
+        // Both at once; the product's answer is judged first, as before.
+        let (product, customer) = tokio::join!(
+            self.state.clients.product(caller, product_id),
+            self.state.clients.customer(caller, customer_id)
+        );
+        let product = product.map_err(|error| match error {
             AppError::NotFound(_) => AppError::not_found("product_id: no such product"),
             other => other,
         })?;
@@ -123,7 +129,7 @@ impl Orders {
         if requested_provider.is_some_and(|requested| requested != provider) {
             return Err(AppError::invalid_field("provider_interface_id", "not this product's provider"));
         }
-        let customer = self.state.clients.customer(caller, customer_id).await.map_err(|error| match error {
+        let customer = customer.map_err(|error| match error {
             AppError::NotFound(_) => AppError::not_found("customer_id: no such customer"),
             other => other,
         })?;
@@ -310,9 +316,24 @@ impl Orders {
                 }
             }
         };
-        let (rows, meta): (Vec<OrderRow>, _) =
+        let (rows, meta): (Vec<OrderRow>, _) = if provider.is_none() && search.is_none() {
+            // Filtered by owner and status only: the counters know the total.
+            let total = counts::total(&self.state.pool, Kind::Order, customer, status.as_slice()).await?;
+            fetch_counted_page(
+                &self.state.pool,
+                ORDER_COLUMNS,
+                "orders",
+                filters,
+                "created_at desc, id desc",
+                page,
+                page_size,
+                total,
+            )
+            .await?
+        } else {
             fetch_page(&self.state.pool, ORDER_COLUMNS, "orders", filters, "created_at desc, id desc", page, page_size)
-                .await?;
+                .await?
+        };
         Ok(ListOrdersResponse { orders: rows.iter().map(OrderRow::to_info).collect(), meta: Some(meta) })
     }
 

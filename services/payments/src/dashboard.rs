@@ -19,10 +19,13 @@ pub async fn dashboard(pool: PgPool, window: Window) -> AppResult<DashboardPart>
     let revenue = system::daily(
         &pool,
         "revenue",
-        "select (coalesce(paid_at, updated_at) at time zone 'UTC')::date, sum(amount) from payments
-         where status in ('success', 'refunded') and purpose <> 'recharge'
-           and coalesce(paid_at, updated_at) >= $1
-         group by 1",
+        // The running sums the triggers keep (migration 0003_counters),
+        // with the deltas not folded yet: exact, and a few rows per day.
+        "select day, sum(amount) from (
+             select day, amount from daily_sums where series = 'revenue' and day >= ($1 at time zone 'UTC')::date
+             union all
+             select day, amount from daily_sum_deltas where series = 'revenue' and day >= ($1 at time zone 'UTC')::date
+         ) summed group by day",
         &window,
     )
     .await?;

@@ -99,10 +99,12 @@ pub async fn serve(
     let stop = CancellationToken::new();
     let refunds = refunds_consumer(&config, &database).await?;
     let worker = tokio::spawn(refunds.on_instance(database.instance.id).run(stop.clone().cancelled_owned()));
+    let folder = tokio::spawn(rustbill_shared::counters::run_folder(database.pool.clone(), stop.clone()));
     let served = rustbill_shared::grpc::serve_router(router(&config, &database), listener, shutdown).await;
     // In-flight refunds finish before the instance leaves.
     stop.cancel();
     worker.await.ok();
+    folder.await.ok();
     database.leave(heartbeat).await;
     served?;
     Ok(())

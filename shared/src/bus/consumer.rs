@@ -85,6 +85,10 @@ pub struct ConsumerConfig {
     pub backoff_cap: Duration,
     /// A handler running longer fails with a retry (default 60 s).
     pub handler_timeout: Duration,
+    /// Deliveries of one batch handled at once (default 1). A batch holds
+    /// at most one event per aggregate, so each aggregate's events still
+    /// run one after the other, in order; only different aggregates overlap.
+    pub concurrency: usize,
 }
 
 impl Default for ConsumerConfig {
@@ -97,6 +101,7 @@ impl Default for ConsumerConfig {
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(300),
             handler_timeout: Duration::from_secs(60),
+            concurrency: 1,
         }
     }
 }
@@ -376,36 +381,68 @@ impl Consumer {
 
     /// Claims one batch and handles it, event by event.
     async fn batch(&self, exclude: &mut Vec<Uuid>, stop: &AtomicBool) -> BusResult<DrainReport> {
+        use futures::StreamExt;
         let token = Uuid::now_v7();
         let events = self.claim(token, exclude).await?;
         let mut report = DrainReport { claimed: events.len(), ..DrainReport::default() };
-        for (index, event) in events.iter().enumerate() {
-            if stop.load(Ordering::Relaxed) {
-                let rest: Vec<Uuid> = events[index..].iter().map(|event| event.id).collect();
-                report.skipped += rest.len();
-                self.release(token, &rest).await?;
-                break;
-            }
-            match self.deliver(token, event).await {
-                Ok(Outcome::Delivered) => report.delivered += 1,
-                Ok(Outcome::Failed) => report.failed += 1,
-                Ok(Outcome::Parked) => report.parked += 1,
-                Ok(Outcome::Skipped) => {
-                    report.skipped += 1;
-                    exclude.push(event.id);
-                }
-                Err(error) => {
-                    // The database is unwell: give the rest back (their
-                    // leases would expire anyway) and let the caller retry.
-                    let rest: Vec<Uuid> = events[index..].iter().map(|event| event.id).collect();
-                    if let Err(release_error) = self.release(token, &rest).await {
-                        tracing::debug!(consumer = %self.inner.name, error = %release_error, "failed to release claims");
+        // Started in claim order, up to `concurrency` at a time. After a
+        // database error or on shutdown nothing more starts; deliveries in
+        // hand finish.
+        let failed = AtomicBool::new(false);
+        // Indices, not references, go through the stream: a closure taking
+        // `&Event` would have to be higher-ranked, which `tokio::spawn`'s
+        // `Send` check cannot see through.
+        let (events_ref, failed_ref) = (&events, &failed);
+        let outcomes: Vec<(usize, Option<BusResult<Outcome>>)> = futures::stream::iter(0..events.len())
+            .map(|index| {
+                let (event, failed) = (&events_ref[index], failed_ref);
+                async move {
+                    if stop.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
+                        return (index, None);
                     }
-                    return Err(error);
+                    let outcome = self.deliver(token, event).await;
+                    if outcome.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    (index, Some(outcome))
+                }
+            })
+            .buffer_unordered(self.inner.config.concurrency.max(1))
+            .collect()
+            .await;
+        let mut give_back = Vec::new();
+        let mut error = None;
+        for (index, outcome) in outcomes {
+            match outcome {
+                Some(Ok(Outcome::Delivered)) => report.delivered += 1,
+                Some(Ok(Outcome::Failed)) => report.failed += 1,
+                Some(Ok(Outcome::Parked)) => report.parked += 1,
+                Some(Ok(Outcome::Skipped)) => {
+                    report.skipped += 1;
+                    exclude.push(events[index].id);
+                }
+                None => {
+                    report.skipped += 1;
+                    give_back.push(events[index].id);
+                }
+                // The database is unwell: give the claim back (its lease
+                // would expire anyway) and let the caller retry.
+                Some(Err(failure)) => {
+                    give_back.push(events[index].id);
+                    error.get_or_insert(failure);
                 }
             }
         }
-        Ok(report)
+        if let Err(release_error) = self.release(token, &give_back).await {
+            if error.is_none() {
+                return Err(release_error.into());
+            }
+            tracing::debug!(consumer = %self.inner.name, error = %release_error, "failed to release claims");
+        }
+        match error {
+            Some(failure) => Err(failure),
+            None => Ok(report),
+        }
     }
 
     /// Claims up to `batch_size` deliveries: pending, due, not leased, not

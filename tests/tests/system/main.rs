@@ -22,6 +22,7 @@ mod startup;
 mod system_service;
 mod telemetry;
 mod tickets;
+mod totals;
 mod tracing;
 
 /// Test servers shared with the plugins crate's tests: an HTTP server on
