@@ -437,7 +437,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         }
     })
     .await?;
-    let sql = format!("{ALL_ORDERS_TOTAL}select o.* from orders.orders o order by o.created_at desc, o.id desc limit 20;\n");
+    let sql =
+        format!("{ALL_ORDERS_TOTAL}select o.* from orders.orders o order by o.created_at desc, o.id desc limit 20;\n");
     rows.push(row("admin: all orders", 45.0, &single, &stats, pgbench.run(database.url(), &sql, &settings).await?));
 
     // 3. A page of 100 orders, anywhere in the list.
@@ -557,7 +558,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<Report> {
         }
     })
     .await?;
-    rows.push(row("payment callback", 3.0, &single, &stats, pgbench.run(database.url(), CALLBACK_SQL, &settings).await?));
+    rows.push(row(
+        "payment callback",
+        3.0,
+        &single,
+        &stats,
+        pgbench.run(database.url(), CALLBACK_SQL, &settings).await?,
+    ));
 
     // 7. Sustained: orders created, paid and provisioned per second.
     let pool = database.pool().await?;
@@ -647,7 +654,12 @@ const DASHBOARD_SQL: &str = "select status, coalesce(sum(n), 0)::bigint from (se
 /// Before measuring, what a user would check: the list's total is the
 /// number of orders loaded, and a page deep in the list holds exactly the
 /// rows at that position.
-async fn check_totals_and_deep_page(edge: &Channel, cookie: &str, database_url: &str, orders: i64) -> anyhow::Result<()> {
+async fn check_totals_and_deep_page(
+    edge: &Channel,
+    cookie: &str,
+    database_url: &str,
+    orders: i64,
+) -> anyhow::Result<()> {
     let size = 100u32;
     let page = u32::try_from((orders / i64::from(size)) * 3 / 4)?.max(1);
     let listed = OrderServiceClient::new(edge.clone())
@@ -660,13 +672,12 @@ async fn check_totals_and_deep_page(edge: &Channel, cookie: &str, database_url: 
     let total = listed.meta.context("no paging metadata")?.total;
     anyhow::ensure!(total == u64::try_from(orders)?, "ListOrders says {total} orders, {orders} were loaded");
     let mut connection = PgConnection::connect(database_url).await?;
-    let expected: Vec<Uuid> = sqlx::query_scalar(
-        "select id from orders.orders order by created_at desc, id desc limit $1 offset $2",
-    )
-    .bind(i64::from(size))
-    .bind(i64::from(page - 1) * i64::from(size))
-    .fetch_all(&mut connection)
-    .await?;
+    let expected: Vec<Uuid> =
+        sqlx::query_scalar("select id from orders.orders order by created_at desc, id desc limit $1 offset $2")
+            .bind(i64::from(size))
+            .bind(i64::from(page - 1) * i64::from(size))
+            .fetch_all(&mut connection)
+            .await?;
     connection.close().await?;
     let got: Vec<Uuid> = listed.orders.iter().map(|order| Uuid::parse_str(&order.id)).collect::<Result<_, _>>()?;
     anyhow::ensure!(got == expected, "page {page} of ListOrders is not the rows at that position");

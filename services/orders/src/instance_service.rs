@@ -163,8 +163,16 @@ impl Instances {
             )
             .await?
         } else {
-            fetch_page(&self.state.pool, INSTANCE_COLUMNS, "instances", filters, "created_at desc, id desc", page, page_size)
-                .await?
+            fetch_page(
+                &self.state.pool,
+                INSTANCE_COLUMNS,
+                "instances",
+                filters,
+                "created_at desc, id desc",
+                page,
+                page_size,
+            )
+            .await?
         };
         Ok(ListInstancesResponse { instances: rows.iter().map(InstanceRow::to_info).collect(), meta: Some(meta) })
     }

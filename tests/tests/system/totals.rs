@@ -136,12 +136,11 @@ async fn list_totals_and_deep_pages_stay_exact_under_concurrent_writes() {
     rustbill_shared::testkit::wait_for("paid orders to become active", crate::orders::SETTLE, || {
         let pool = pool.clone();
         async move {
-            let open: i64 = sqlx::query_scalar(
-                "select count(*) from orders.orders where status in ('paid', 'provisioning')",
-            )
-            .fetch_one(&pool)
-            .await
-            .ok()?;
+            let open: i64 =
+                sqlx::query_scalar("select count(*) from orders.orders where status in ('paid', 'provisioning')")
+                    .fetch_one(&pool)
+                    .await
+                    .ok()?;
             (open == 0).then_some(())
         }
     })
