@@ -638,11 +638,13 @@ const DASHBOARD_SQL: &str = "select status, coalesce(sum(n), 0)::bigint from (se
     select status, coalesce(sum(n), 0)::bigint from (select status, n from orders.status_counts where kind = 'instance'\n\
       union all select status, n from orders.status_count_deltas where kind = 'instance') counted group by status;\n\
     select count(*), coalesce(sum(total_amount), 0) from orders.invoices where status in ('issued', 'overdue');\n\
-    select (created_at at time zone 'UTC')::date, count(*)::numeric from orders.orders where created_at >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
-    select (paid_at at time zone 'UTC')::date, count(*)::numeric from orders.orders where paid_at >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
+    select day, sum(n)::numeric from (select day, n from orders.daily_counts where series = 'orders_created' and day >= (date_trunc('day', now()) - interval '29 days')::date\n\
+      union all select day, n from orders.daily_count_deltas where series = 'orders_created' and day >= (date_trunc('day', now()) - interval '29 days')::date) counted group by day;\n\
+    select day, sum(n)::numeric from (select day, n from orders.daily_counts where series = 'orders_paid' and day >= (date_trunc('day', now()) - interval '29 days')::date\n\
+      union all select day, n from orders.daily_count_deltas where series = 'orders_paid' and day >= (date_trunc('day', now()) - interval '29 days')::date) counted group by day;\n\
     select coalesce(sum(balance), 0) from payments.balance_accounts;\n\
-    select (coalesce(paid_at, updated_at) at time zone 'UTC')::date, sum(amount) from payments.payments\n\
-      where status in ('success', 'refunded') and purpose <> 'recharge' and coalesce(paid_at, updated_at) >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
+    select day, sum(amount) from (select day, amount from payments.daily_sums where series = 'revenue' and day >= (date_trunc('day', now()) - interval '29 days')::date\n\
+      union all select day, amount from payments.daily_sum_deltas where series = 'revenue' and day >= (date_trunc('day', now()) - interval '29 days')::date) summed group by day;\n\
     select (created_at at time zone 'UTC')::date, sum(amount) from payments.refunds where created_at >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
     select count(*), count(*) filter (where is_active) from identity.customers;\n\
     select (created_at at time zone 'UTC')::date, count(*)::numeric from identity.customers where created_at >= date_trunc('day', now()) - interval '29 days' group by 1;\n\
