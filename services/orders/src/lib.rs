@@ -92,12 +92,23 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
         .add_service(OrdersInternalServiceServer::with_interceptor(internal::Internal::new(state), verifier))
 }
 
-/// Orders one instance's pipeline consumers handle at once: provider calls
+/// At most this many orders at once per pipeline consumer: provider calls
 /// wait on the network, so one slow create must not hold up the others.
 const PIPELINE_CONCURRENCY: usize = 8;
 
+/// Orders each pipeline consumer handles at once. A delivery holds a
+/// database connection while it runs (the bus's per-order lock), so the two
+/// consumers together take at most half of the pool and the RPCs keep the
+/// other half: with `[db] max_connections = 8`, 2 each; with the default 20,
+/// 5 each.
+fn pipeline_concurrency(pool: &sqlx::PgPool) -> usize {
+    let max = usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX);
+    (max / 4).clamp(1, PIPELINE_CONCURRENCY)
+}
+
 /// The pipeline's consumers (see [`consumer`]).
 pub async fn consumers(state: &State) -> anyhow::Result<Vec<Consumer>> {
+    let concurrency = pipeline_concurrency(&state.pool);
     Ok(vec![
         Consumer::register(
             state.pool.clone(),
@@ -105,7 +116,7 @@ pub async fn consumers(state: &State) -> anyhow::Result<Vec<Consumer>> {
             consumer::PAYMENTS_SUBSCRIBES,
             consumer::Payments { state: state.clone() },
             // Different orders at once (each order's events stay in order).
-            ConsumerConfig { concurrency: PIPELINE_CONCURRENCY, ..Default::default() },
+            ConsumerConfig { concurrency, ..Default::default() },
         )
         .await?,
         Consumer::register(
@@ -117,11 +128,7 @@ pub async fn consumers(state: &State) -> anyhow::Result<Vec<Consumer>> {
             // lease may run out meanwhile without harm (the bus's per-order
             // lock keeps a second instance out) and stays short, so the
             // deliveries of a crashed instance are retried within 30 s.
-            ConsumerConfig {
-                handler_timeout: Duration::from_secs(120),
-                concurrency: PIPELINE_CONCURRENCY,
-                ..Default::default()
-            },
+            ConsumerConfig { handler_timeout: Duration::from_secs(120), concurrency, ..Default::default() },
         )
         .await?,
     ])
