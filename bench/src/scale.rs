@@ -276,7 +276,8 @@ impl Report {
                 "- **Sustained pipeline**: {:.0} orders/s against 1,000. Creating orders alone saturates this \
                  machine at {create:.0}/s; each order then crosses two outbox hops (payment → order paid, \
                  paid → provisioned) and notify, and the provider's `create_instance` runs in a Rune VM through the \
-                 plugins service. The pipeline's consumers handle 8 orders at once per instance, so provider \
+                 plugins service. Each of the pipeline's two consumers handles several orders at once per \
+                 instance (a quarter of the pool, at most 8: 5 with this run's pool of 20), so provider \
                  latency no longer serialises it, but on two cores shared with PostgreSQL the whole chain is \
                  CPU-bound: 1,000 orders/s needs more cores or instances, not a different design.",
                 self.pipeline_per_sec
