@@ -13,6 +13,7 @@
 pub mod broadcast;
 pub mod channels;
 pub mod dashboard;
+pub mod delivery_log;
 pub mod notification_service;
 pub mod sender;
 pub mod templates;

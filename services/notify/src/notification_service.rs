@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::channels::{Accepts, Channels};
+use crate::delivery_log;
 
 #[derive(Debug, Clone)]
 pub struct Notifications {
@@ -86,6 +87,7 @@ impl Notifications {
                         body: request.body.clone(),
                         recipient: request.recipient.trim().to_string(),
                         data_json: data.clone(),
+                        ..Default::default()
                     },
                 )
                 .await;
@@ -133,5 +135,29 @@ impl NotificationService for Notifications {
     ) -> Result<Response<SendNotificationResponse>, Status> {
         let caller = principal::caller(&request)?;
         Ok(Response::new(self.send(&caller, request.into_inner()).await?))
+    }
+
+    async fn list_notification_deliveries(
+        &self,
+        request: Request<ListNotificationDeliveriesRequest>,
+    ) -> Result<Response<ListNotificationDeliveriesResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        Ok(Response::new(delivery_log::list(&self.pool, &caller, request.into_inner()).await?))
+    }
+
+    async fn get_notification_delivery(
+        &self,
+        request: Request<GetNotificationDeliveryRequest>,
+    ) -> Result<Response<GetNotificationDeliveryResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        Ok(Response::new(delivery_log::get(&self.pool, &caller, request.into_inner()).await?))
+    }
+
+    async fn replay_notification_delivery(
+        &self,
+        request: Request<ReplayNotificationDeliveryRequest>,
+    ) -> Result<Response<ReplayNotificationDeliveryResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        Ok(Response::new(delivery_log::replay(&self.pool, &caller, request.into_inner()).await?))
     }
 }

@@ -23,6 +23,7 @@ struct Due {
     body: String,
     data: serde_json::Value,
     attempts: i32,
+    replays: i32,
 }
 
 /// The delay before attempt `attempt + 1`.
@@ -40,7 +41,7 @@ pub async fn send_one(
 ) -> anyhow::Result<bool> {
     let mut transaction = pool.begin().await?;
     let due: Option<Due> = sqlx::query_as(
-        "select id, event_id, event_type, channel_id, recipient, title, body, data, attempts from deliveries
+        "select id, event_id, event_type, channel_id, recipient, title, body, data, attempts, replays from deliveries
          where status = 'pending' and next_attempt_at <= now()
          order by next_attempt_at limit 1 for update skip locked",
     )
@@ -50,6 +51,9 @@ pub async fn send_one(
         return Ok(false);
     };
     let caller = Caller::new(Principal::Service { name: "notify".into() }, due.event_id.to_string(), "");
+    let attempts = due.attempts + 1;
+    let started_at = chrono::Utc::now();
+    let clock = std::time::Instant::now();
     let outcome = channels
         .send(
             &caller,
@@ -61,10 +65,31 @@ pub async fn send_one(
                 body: due.body.clone(),
                 recipient: due.recipient.clone(),
                 data_json: due.data.to_string(),
+                delivery_id: due.id.to_string(),
+                attempt: attempts,
             },
         )
         .await;
-    let attempts = due.attempts + 1;
+    let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let (attempt_outcome, attempt_error) = match &outcome {
+        Ok(true) => ("sent", String::new()),
+        Ok(false) => ("skipped", String::new()),
+        Err(error) => ("failed", error.to_string().chars().take(2000).collect()),
+    };
+    sqlx::query(
+        "insert into delivery_attempts (id, delivery_id, attempt, replay, started_at, duration_ms, outcome, error)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(due.id)
+    .bind(attempts)
+    .bind(due.replays)
+    .bind(started_at)
+    .bind(duration_ms)
+    .bind(attempt_outcome)
+    .bind(&attempt_error)
+    .execute(&mut *transaction)
+    .await?;
     match outcome {
         Ok(sent) => {
             sqlx::query(
@@ -77,8 +102,8 @@ pub async fn send_one(
             .execute(&mut *transaction)
             .await?;
         }
-        Err(error) => {
-            let message: String = error.to_string().chars().take(2000).collect();
+        Err(_) => {
+            let message = attempt_error;
             let parked = u32::try_from(attempts).unwrap_or(u32::MAX) >= max_attempts;
             let delay = backoff(retry_base_secs, u32::try_from(attempts).unwrap_or(u32::MAX));
             if parked {

@@ -286,3 +286,228 @@ async fn notification_rpcs_list_channels_and_send_tests() {
         notifications.send_notification(bearer(test(vec![]), &customer.access_token)).await.expect_err("customer");
     assert_eq!(by_customer.code(), Code::PermissionDenied);
 }
+
+/// What a webhook receiver does with a RustBill webhook: recomputes the
+/// HMAC over "<timestamp>.<raw body>" with the shared secret, compares it
+/// in constant time and refuses a timestamp more than five minutes away.
+fn receiver_accepts(request: &crate::http_server::Recorded, secret: &str) -> Result<(), String> {
+    use hmac::Mac as _;
+    let timestamp = request.header("x-rustbill-timestamp").ok_or("no timestamp")?;
+    let signature = request.header("x-rustbill-signature").ok_or("no signature")?;
+    let signature = signature.strip_prefix("sha256=").ok_or("not sha256")?;
+    let sent_at: i64 = timestamp.parse().map_err(|_| "timestamp is not a number")?;
+    if (chrono::Utc::now().timestamp() - sent_at).abs() > 300 {
+        return Err("stale timestamp".into());
+    }
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(&request.body);
+    let expected = hex::decode(signature).map_err(|_| "signature is not hex")?;
+    mac.verify_slice(&expected).map_err(|_| "signature mismatch".to_string())
+}
+
+/// The outgoing webhook channel end to end: every call signed and
+/// verified by the receiver, a failing receiver retried with backoff and
+/// then parked, the delivery log read through the edge, and an admin's
+/// replay delivered once with the same idempotency key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_retried_logged_and_replayed() {
+    use rustbill_proto::notification::{
+        GetNotificationDeliveryRequest, ListNotificationDeliveriesRequest, ReplayNotificationDeliveryRequest,
+    };
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    const SECRET: &str = "whsec-3f9a1c";
+    // 0: answer 500; 1: hold the request until set to 2; 2: verify, answer 200.
+    let mode = Arc::new(AtomicU8::new(0));
+    let receiver = HttpServer::start(responder({
+        let mode = mode.clone();
+        move |request, _| {
+            if mode.load(Ordering::SeqCst) == 1 {
+                tokio::task::block_in_place(|| {
+                    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                    while mode.load(Ordering::SeqCst) == 1 && std::time::Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                });
+            }
+            match (mode.load(Ordering::SeqCst), receiver_accepts(request, SECRET)) {
+                (0, _) => Reply::new(500, "receiver down"),
+                (_, Ok(())) => Reply::new(200, "ok"),
+                (_, Err(problem)) => Reply::new(401, problem),
+            }
+        }
+    }))
+    .await;
+    let shop = Shop::open_with(
+        "",
+        false,
+        &[("RUSTBILL_NOTIFY__RETRY_BASE_SECS", "1"), ("RUSTBILL_NOTIFY__MAX_ATTEMPTS", "2")],
+    )
+    .await;
+    let config = serde_json::json!({ "url": receiver.url("/hooks/rustbill"), "secret": SECRET }).to_string();
+    let channel_id = flows::enabled_interface(&shop.server, &shop.admin, "webhook", "Signed", &config).await;
+    let customer = shop.customer("wendy_hooks").await;
+    shop.credit(&customer, "50.00").await;
+    let order = shop.order(&customer, "balance").await.expect("order").order.expect("order");
+    shop.settled(&order.id, "active").await;
+
+    // Both events fail twice, a second apart at least, then are parked.
+    let mut notifications = NotificationServiceClient::new(shop.channel.clone());
+    let parked_filter = || ListNotificationDeliveriesRequest {
+        status: Some("parked".into()),
+        channel_id: Some(channel_id.clone()),
+        ..Default::default()
+    };
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    let parked = loop {
+        let listed = notifications
+            .list_notification_deliveries(session(parked_filter(), &shop.admin))
+            .await
+            .expect("list parked")
+            .into_inner();
+        if listed.deliveries.len() == 2 {
+            assert_eq!(listed.meta.expect("meta").total, 2);
+            break listed.deliveries;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "parked: {:?}", listed.deliveries);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut types: Vec<&str> = parked.iter().map(|delivery| delivery.event_type.as_str()).collect();
+    types.sort();
+    assert_eq!(types, ["order_paid", "order_provisioned"]);
+    assert_eq!(receiver.request_count(), 4, "two tries of each event");
+    for request in receiver.requests() {
+        assert_eq!(receiver_accepts(&request, SECRET), Ok(()), "every try is signed afresh");
+        assert_eq!(request.header("idempotency-key"), request.header("x-rustbill-event-id"));
+    }
+    let paid = parked.iter().find(|delivery| delivery.event_type == "order_paid").expect("order_paid");
+    assert_eq!((paid.attempts, paid.replays), (2, 0));
+    assert!(paid.last_error.contains("500"), "{}", paid.last_error);
+    let detail = notifications
+        .get_notification_delivery(session(GetNotificationDeliveryRequest { id: paid.id.clone() }, &shop.admin))
+        .await
+        .expect("get")
+        .into_inner();
+    let tries: Vec<(i32, i32, &str)> =
+        detail.attempts.iter().map(|attempt| (attempt.attempt, attempt.replay, attempt.outcome.as_str())).collect();
+    assert_eq!(tries, [(1, 0, "failed"), (2, 0, "failed")]);
+    let started = |index: usize| {
+        chrono::DateTime::parse_from_rfc3339(&detail.attempts[index].started_at).expect("rfc 3339").timestamp_millis()
+    };
+    assert!(started(1) - started(0) >= 1000, "the retry waited for its backoff: {:?}", detail.attempts);
+    assert!(detail.body.contains(&order.id), "{}", detail.body);
+    let paid_requests: Vec<_> = receiver
+        .requests()
+        .into_iter()
+        .filter(|request| request.header("x-rustbill-delivery-id") == Some(paid.id.as_str()))
+        .collect();
+    let attempt_headers: Vec<&str> =
+        paid_requests.iter().filter_map(|request| request.header("x-rustbill-delivery-attempt")).collect();
+    assert_eq!(attempt_headers, ["1", "2"]);
+    let key = paid_requests[0].header("idempotency-key").expect("key").to_string();
+    assert_eq!(key, paid.event_id);
+
+    // The admin replays it; while it is being sent it cannot be replayed
+    // again; it arrives once, same key, verified.
+    mode.store(1, Ordering::SeqCst);
+    let replayed = notifications
+        .replay_notification_delivery(session(ReplayNotificationDeliveryRequest { id: paid.id.clone() }, &shop.admin))
+        .await
+        .expect("replay")
+        .into_inner()
+        .delivery
+        .expect("delivery");
+    assert_eq!((replayed.status.as_str(), replayed.attempts, replayed.replays), ("pending", 0, 1));
+    wait_until("the replayed call", || receiver.request_count() == 5).await;
+    let again = notifications
+        .replay_notification_delivery(session(ReplayNotificationDeliveryRequest { id: paid.id.clone() }, &shop.admin))
+        .await
+        .expect_err("being sent");
+    assert_eq!(again.code(), Code::FailedPrecondition, "{again:?}");
+    mode.store(2, Ordering::SeqCst);
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    let sent = loop {
+        let detail = notifications
+            .get_notification_delivery(session(GetNotificationDeliveryRequest { id: paid.id.clone() }, &shop.admin))
+            .await
+            .expect("get")
+            .into_inner();
+        let delivery = detail.delivery.clone().expect("delivery");
+        if delivery.status == "sent" {
+            break detail;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "replay not sent: {delivery:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let tries: Vec<(i32, i32, &str)> =
+        sent.attempts.iter().map(|attempt| (attempt.attempt, attempt.replay, attempt.outcome.as_str())).collect();
+    assert_eq!(tries, [(1, 0, "failed"), (2, 0, "failed"), (1, 1, "sent")]);
+    let last = receiver.requests().pop().expect("replayed request");
+    assert_eq!(receiver_accepts(&last, SECRET), Ok(()));
+    assert_eq!(last.header("idempotency-key"), Some(key.as_str()));
+    assert_eq!(last.header("x-rustbill-delivery-attempt"), Some("1"));
+    let body: serde_json::Value = serde_json::from_str(&last.body_text()).expect("json");
+    assert_eq!(body["event_type"], "order_paid");
+    // A tampered body or another secret fails the receiver's check.
+    let mut tampered = last.clone();
+    tampered.body = last.body_text().replace("order_paid", "order_cancelled").into_bytes();
+    assert_eq!(receiver_accepts(&tampered, SECRET), Err("signature mismatch".to_string()));
+    assert_eq!(receiver_accepts(&last, "another-secret"), Err("signature mismatch".to_string()));
+
+    // Filters and bad input; a customer sees none of it.
+    let sent_list = notifications
+        .list_notification_deliveries(session(
+            ListNotificationDeliveriesRequest { status: Some("sent".into()), ..Default::default() },
+            &shop.admin,
+        ))
+        .await
+        .expect("list sent")
+        .into_inner();
+    assert_eq!(
+        sent_list.deliveries.iter().map(|delivery| delivery.id.as_str()).collect::<Vec<_>>(),
+        [paid.id.as_str()]
+    );
+    let still_parked = notifications
+        .list_notification_deliveries(session(parked_filter(), &shop.admin))
+        .await
+        .expect("list parked")
+        .into_inner();
+    assert_eq!(still_parked.deliveries.len(), 1);
+    for (request, code) in [
+        (
+            ListNotificationDeliveriesRequest { status: Some("lost".into()), ..Default::default() },
+            Code::InvalidArgument,
+        ),
+        (
+            ListNotificationDeliveriesRequest { channel_id: Some("nope".into()), ..Default::default() },
+            Code::InvalidArgument,
+        ),
+    ] {
+        let error = notifications.list_notification_deliveries(session(request, &shop.admin)).await.expect_err("bad");
+        assert_eq!(error.code(), code);
+    }
+    for (id, code) in [("x", Code::InvalidArgument), (uuid::Uuid::now_v7().to_string().as_str(), Code::NotFound)] {
+        let error = notifications
+            .replay_notification_delivery(session(ReplayNotificationDeliveryRequest { id: id.into() }, &shop.admin))
+            .await
+            .expect_err("bad id");
+        assert_eq!(error.code(), code, "{id}");
+    }
+    let denied = notifications
+        .replay_notification_delivery(bearer(
+            ReplayNotificationDeliveryRequest { id: paid.id.clone() },
+            &customer.access_token,
+        ))
+        .await
+        .expect_err("customer");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let denied = notifications
+        .list_notification_deliveries(bearer(ListNotificationDeliveriesRequest::default(), &customer.access_token))
+        .await
+        .expect_err("customer");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert_eq!(receiver.request_count(), 5, "nothing else was sent");
+}

@@ -295,6 +295,8 @@ impl Internal {
             "body": request.body,
             "recipient": request.recipient,
             "data": data,
+            "delivery_id": request.delivery_id,
+            "attempt": request.attempt,
         });
         let plugin_type = row.plugin_type()?;
         self.runtime().call_typed(&row, "send", args, |raw| parse_done(plugin_type, raw)).await?;
