@@ -43,7 +43,8 @@ pub(crate) enum Bucket {
 impl Bucket {
     fn of(path: &str) -> Option<Bucket> {
         match path.strip_prefix("/rustbill.identity.IdentityService/")? {
-            "Login" => Some(Self::Login),
+            // The second step of an admin login is guessed like a password.
+            "Login" | "VerifyLoginTotp" => Some(Self::Login),
             "Register" => Some(Self::Register),
             "SendVerificationCode" => Some(Self::SendVerificationCode),
             _ => None,

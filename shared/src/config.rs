@@ -417,6 +417,11 @@ pub struct IdentityConfig {
     pub password_min_length: usize,
     /// Lifetime of new API keys in days; 0 means they do not expire.
     pub api_key_ttl_days: u64,
+    /// Every admin must use two-factor authentication (TOTP): one without
+    /// it enrols at the next login and cannot turn it off.
+    pub admin_totp_required: bool,
+    /// The issuer shown in authenticator apps.
+    pub totp_issuer: String,
 }
 
 impl Default for IdentityConfig {
@@ -427,6 +432,8 @@ impl Default for IdentityConfig {
             verification_max_attempts: 5,
             password_min_length: 8,
             api_key_ttl_days: 0,
+            admin_totp_required: false,
+            totp_issuer: "RustBill".into(),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod passwords;
 pub mod session_cache;
 pub mod state;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 pub mod validate;
 pub mod verification;

@@ -24,6 +24,7 @@ mod telemetry;
 mod tickets;
 mod totals;
 mod tracing;
+mod two_factor;
 
 /// Test servers shared with the plugins crate's tests: an HTTP server on
 /// loopback and the epay merchant API built on it.

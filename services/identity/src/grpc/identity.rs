@@ -23,7 +23,7 @@ const BAD_REFRESH: &str = "refresh token is invalid or expired";
 
 #[derive(Debug, Clone)]
 pub struct Identity {
-    state: State,
+    pub(super) state: State,
 }
 
 impl Identity {
@@ -111,6 +111,46 @@ fn unique_violation(error: &sqlx::Error) -> Option<String> {
 }
 
 impl Identity {
+    /// Starts an admin session (the password, and the second factor when
+    /// there is one, are checked): the row, the last login and the
+    /// operation log in one transaction. The token for the cookie and its
+    /// lifetime.
+    pub(super) async fn start_admin_session(&self, caller: &Caller, row: &AdminRow) -> AppResult<(String, Duration)> {
+        let token = tokens::random_token();
+        let session = &self.state.config.session;
+        let lifetime = Duration::hours(i64::try_from(session.absolute_timeout_hours).unwrap_or(24 * 7));
+        let mut transaction = self.state.pool.begin().await?;
+        sqlx::query(
+            "insert into sessions (id, admin_user_id, token_hash, client_ip, expires_at)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(row.id)
+        .bind(tokens::sha256(&token))
+        .bind(&caller.client_ip)
+        .bind(Utc::now() + lifetime)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("update admin_users set last_login_at = now() where id = $1")
+            .bind(row.id)
+            .execute(&mut *transaction)
+            .await?;
+        let admin = Caller {
+            principal: Principal::Admin {
+                user_id: row.id,
+                username: row.username.clone(),
+                role: rustbill_shared::principal::AdminRole::parse(&row.role)
+                    .unwrap_or(rustbill_shared::principal::AdminRole::Operator),
+                session_id: Uuid::nil(),
+            },
+            ..caller.clone()
+        };
+        oplog::record(&mut transaction, &admin, "login", "admin_user", &row.id.to_string(), serde_json::json!({}))
+            .await?;
+        transaction.commit().await?;
+        Ok((token, lifetime))
+    }
+
     async fn register(&self, caller: &Caller, request: RegisterRequest) -> AppResult<RegisterResponse> {
         let username = validate::username("username", &request.username)?;
         let email = validate::email("email", &request.email)?;
@@ -241,51 +281,18 @@ impl Identity {
                 if !row.is_active {
                     return Err(AppError::permission_denied("account is disabled"));
                 }
-                let token = tokens::random_token();
-                let session = &self.state.config.session;
-                let lifetime = Duration::hours(i64::try_from(session.absolute_timeout_hours).unwrap_or(24 * 7));
-                let mut transaction = self.state.pool.begin().await?;
-                sqlx::query(
-                    "insert into sessions (id, admin_user_id, token_hash, client_ip, expires_at)
-                     values ($1, $2, $3, $4, $5)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(row.id)
-                .bind(tokens::sha256(&token))
-                .bind(&caller.client_ip)
-                .bind(Utc::now() + lifetime)
-                .execute(&mut *transaction)
-                .await?;
-                sqlx::query("update admin_users set last_login_at = now() where id = $1")
-                    .bind(row.id)
-                    .execute(&mut *transaction)
-                    .await?;
-                let admin = Caller {
-                    principal: Principal::Admin {
-                        user_id: row.id,
-                        username: row.username.clone(),
-                        role: rustbill_shared::principal::AdminRole::parse(&row.role)
-                            .unwrap_or(rustbill_shared::principal::AdminRole::Operator),
-                        session_id: Uuid::nil(),
-                    },
-                    ..caller.clone()
-                };
-                oplog::record(
-                    &mut transaction,
-                    &admin,
-                    "login",
-                    "admin_user",
-                    &row.id.to_string(),
-                    serde_json::json!({}),
-                )
-                .await?;
-                transaction.commit().await?;
+                drop(connection);
+                if let Some(challenge) = self.second_factor_challenge(caller, &row).await? {
+                    return Ok((challenge, None));
+                }
+                let (token, lifetime) = self.start_admin_session(caller, &row).await?;
                 let response = LoginResponse {
                     access_token: String::new(),
                     refresh_token: String::new(),
                     expires_in: lifetime.num_seconds(),
                     user: Some((&row).into()),
                     admin_path: self.state.config.server.admin_path.clone(),
+                    ..Default::default()
                 };
                 Ok((response, Some(token)))
             }
@@ -317,6 +324,7 @@ impl Identity {
                     expires_in: self.state.jwt.ttl_secs(),
                     user: Some((&row).into()),
                     admin_path: self.state.config.server.admin_path.clone(),
+                    ..Default::default()
                 };
                 Ok((response, None))
             }
@@ -984,6 +992,68 @@ impl IdentityService for Identity {
     ) -> Result<Response<CreateAdminUserResponse>, Status> {
         let caller = principal::caller(&request)?;
         respond(self.create_admin_user(&caller, request.into_inner()).await)
+    }
+
+    async fn verify_login_totp(
+        &self,
+        request: Request<VerifyLoginTotpRequest>,
+    ) -> Result<Response<VerifyLoginTotpResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        let (body, token) = self.verify_login_totp(&caller, request.into_inner()).await.map_err(Status::from)?;
+        let mut response = Response::new(body);
+        let value = MetadataValue::try_from(token.as_str()).map_err(|_| Status::internal("internal error"))?;
+        response.metadata_mut().insert(SET_SESSION_HEADER, value);
+        Ok(response)
+    }
+
+    async fn get_totp_status(
+        &self,
+        request: Request<GetTotpStatusRequest>,
+    ) -> Result<Response<GetTotpStatusResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        respond(self.totp_status(&caller).await)
+    }
+
+    async fn begin_totp_enrollment(
+        &self,
+        request: Request<BeginTotpEnrollmentRequest>,
+    ) -> Result<Response<BeginTotpEnrollmentResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        respond(self.begin_totp_enrollment(&caller).await)
+    }
+
+    async fn confirm_totp_enrollment(
+        &self,
+        request: Request<ConfirmTotpEnrollmentRequest>,
+    ) -> Result<Response<ConfirmTotpEnrollmentResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        respond(self.confirm_totp_enrollment(&caller, request.into_inner()).await)
+    }
+
+    async fn disable_totp(
+        &self,
+        request: Request<DisableTotpRequest>,
+    ) -> Result<Response<DisableTotpResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        respond(self.disable_totp(&caller, request.into_inner()).await.map(|()| DisableTotpResponse {}))
+    }
+
+    async fn regenerate_totp_recovery_codes(
+        &self,
+        request: Request<RegenerateTotpRecoveryCodesRequest>,
+    ) -> Result<Response<RegenerateTotpRecoveryCodesResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        respond(self.regenerate_recovery_codes(&caller, request.into_inner()).await)
+    }
+
+    async fn admin_reset_totp(
+        &self,
+        request: Request<AdminResetTotpRequest>,
+    ) -> Result<Response<AdminResetTotpResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        let hashes = self.admin_reset_totp(&caller, request.into_inner()).await.map_err(Status::from)?;
+        self.forget_sessions(hashes).await;
+        Ok(Response::new(AdminResetTotpResponse {}))
     }
 
     async fn get_me(&self, request: Request<GetMeRequest>) -> Result<Response<GetMeResponse>, Status> {

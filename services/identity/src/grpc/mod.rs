@@ -6,3 +6,4 @@ pub mod customer;
 pub mod directory;
 pub mod identity;
 pub mod system;
+mod two_factor;
