@@ -101,6 +101,33 @@ async fn staff_users() {
             .unwrap();
     assert_eq!(live, 0);
 
+    // Olga lost her authenticator: the operator turns her TOTP off.
+    sqlx::query(
+        "update identity.admin_users set totp_secret = 'JBSWY3DPEHPK3PXP', totp_enabled_at = now() where id = $1",
+    )
+    .bind(olga_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into identity.admin_recovery_codes (id, admin_user_id, code_hash) values ($1, $2, '\\x02')")
+        .bind(Uuid::now_v7())
+        .bind(olga_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    cli.refused(&["user", "reset-2fa", "nobody"], "no staff user named").await;
+    let text = cli.ok(&["user", "reset-2fa", "olga"]).await;
+    assert!(text.contains("two-factor authentication of olga is off"), "{text}");
+    let (secret, codes): (Option<String>, i64) = sqlx::query_as(
+        "select totp_secret, (select count(*) from identity.admin_recovery_codes where admin_user_id = u.id)
+         from identity.admin_users u where id = $1",
+    )
+    .bind(olga_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((secret, codes), (None, 0));
+
     cli.ok(&["user", "disable", "olga"]).await;
     let active: bool = sqlx::query_scalar("select is_active from identity.admin_users where id = $1")
         .bind(olga_id)
@@ -129,7 +156,7 @@ async fn staff_users() {
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(logged, 4, "create, password, disable, enable are in the operation log");
+    assert_eq!(logged, 5, "create, password, 2FA reset, disable, enable are in the operation log");
 }
 
 async fn balance(pool: &PgPool, customer: Uuid) -> Decimal {

@@ -42,6 +42,10 @@ pub enum UserCommand {
     Enable { username: String },
     /// Deletes a staff user (their sessions go with them).
     Delete { username: String },
+    /// Turns a staff user's two-factor authentication off (lost device and
+    /// recovery codes) and ends their sessions.
+    #[command(name = "reset-2fa")]
+    Reset2fa { username: String },
 }
 
 pub async fn run(context: &Context, command: UserCommand) -> CliResult {
@@ -56,6 +60,7 @@ pub async fn run(context: &Context, command: UserCommand) -> CliResult {
         UserCommand::Passwd { username, new_password } => passwd(context, &username, &new_password).await,
         UserCommand::Disable { username } => set_active(context, &username, false).await,
         UserCommand::Enable { username } => set_active(context, &username, true).await,
+        UserCommand::Reset2fa { username } => reset_two_factor(context, &username).await,
         UserCommand::Delete { username } => {
             let (id, username) = delete(context, &username).await?;
             done(
@@ -171,6 +176,24 @@ async fn passwd(context: &Context, username: &str, new_password: &str) -> CliRes
     done(
         context.format,
         &format!("password of {} changed; {ended} session(s) ended", user.username),
+        json!({ "id": user.id, "username": user.username, "sessions_ended": ended }),
+    );
+    Ok(())
+}
+
+async fn reset_two_factor(context: &Context, username: &str) -> CliResult {
+    let mut transaction = context.begin_in("identity").await?;
+    let user = find(&mut transaction, username).await?;
+    rustbill_identity::totp::clear(&mut transaction, user.id).await?;
+    let cached = session_cache::admin_session_hashes(&mut transaction, user.id).await?;
+    let ended = users::revoke_admin_sessions(&mut transaction, user.id, None).await?;
+    oplog::record(&mut transaction, &context.caller(), "totp.reset", "admin_user", &user.id.to_string(), json!({}))
+        .await?;
+    transaction.commit().await?;
+    forget_cached(context, &cached).await;
+    done(
+        context.format,
+        &format!("two-factor authentication of {} is off; {ended} session(s) ended", user.username),
         json!({ "id": user.id, "username": user.username, "sessions_ended": ended }),
     );
     Ok(())

@@ -89,6 +89,28 @@ pub fn recovery_hash(code: &str) -> Vec<u8> {
     crate::tokens::sha256(&normal)
 }
 
+/// Turns an admin's TOTP off: the secret, any enrolment, the recovery
+/// codes and open login challenges go. (The caller ends their sessions
+/// when the change is an admin's reset rather than their own choice.)
+pub async fn clear(connection: &mut sqlx::PgConnection, admin_id: uuid::Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "update admin_users set totp_secret = null, totp_enabled_at = null, totp_pending_secret = null,
+                totp_pending_at = null, totp_last_step = 0 where id = $1",
+    )
+    .bind(admin_id)
+    .execute(&mut *connection)
+    .await?;
+    sqlx::query("delete from admin_recovery_codes where admin_user_id = $1")
+        .bind(admin_id)
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("delete from admin_login_challenges where admin_user_id = $1")
+        .bind(admin_id)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -416,7 +416,7 @@ impl Identity {
         if !check_second_factor(&mut transaction, admin_id, &secret, &request.code, &request.recovery_code).await? {
             return Err(AppError::invalid_field("code", BAD_CODE));
         }
-        clear_totp(&mut transaction, admin_id).await?;
+        totp::clear(&mut transaction, admin_id).await?;
         oplog::record(
             &mut transaction,
             caller,
@@ -473,32 +473,13 @@ impl Identity {
         let mut transaction = self.state.pool.begin().await?;
         self.admin_row(&mut transaction, target).await?;
         let hashes = crate::session_cache::admin_session_hashes(&mut transaction, target).await?;
-        clear_totp(&mut transaction, target).await?;
+        totp::clear(&mut transaction, target).await?;
         users::revoke_admin_sessions(&mut transaction, target, None).await?;
         oplog::record(&mut transaction, caller, "totp.reset", "admin_user", &target.to_string(), serde_json::json!({}))
             .await?;
         transaction.commit().await?;
         Ok(hashes)
     }
-}
-
-async fn clear_totp(connection: &mut PgConnection, admin_id: Uuid) -> AppResult<()> {
-    sqlx::query(
-        "update admin_users set totp_secret = null, totp_enabled_at = null, totp_pending_secret = null,
-                totp_pending_at = null, totp_last_step = 0 where id = $1",
-    )
-    .bind(admin_id)
-    .execute(&mut *connection)
-    .await?;
-    sqlx::query("delete from admin_recovery_codes where admin_user_id = $1")
-        .bind(admin_id)
-        .execute(&mut *connection)
-        .await?;
-    sqlx::query("delete from admin_login_challenges where admin_user_id = $1")
-        .bind(admin_id)
-        .execute(&mut *connection)
-        .await?;
-    Ok(())
 }
 
 fn admin_principal(row: &AdminRow) -> Principal {
