@@ -20,6 +20,8 @@ select create_reference_table('identity.refresh_tokens');
 select create_reference_table('identity.api_keys');
 select create_reference_table('identity.verification_codes');
 select create_reference_table('identity.operation_logs');
+select create_reference_table('identity.admin_recovery_codes');
+select create_reference_table('identity.admin_login_challenges');
 
 -- payments: balances, payments, refunds and the ledger are per customer
 -- (customer_id is in every primary and unique key); co-located so a
@@ -51,6 +53,9 @@ select create_reference_table('orders.daily_count_deltas');
 -- One row per year, updated in the issuing transaction (gapless numbers).
 select create_reference_table('orders.invoice_numbers');
 select create_reference_table('orders.operation_logs');
+-- Coupons are shop-wide: redeeming one locks its row, whoever the customer.
+select create_reference_table('orders.coupons');
+select create_reference_table('orders.coupon_redemptions');
 
 -- plugins: a few dozen rows of configuration, read on every plugin call
 -- from any node; KV state is keyed by interface (not customer).
@@ -77,6 +82,7 @@ select create_reference_table('notify.operation_logs');
 -- Local tables (stay on the coordinator; listed so the test that checks
 -- this file against the migrations knows they were decided, not forgotten):
 -- local: notify.deliveries
+-- local: notify.delivery_attempts
 -- local: bus.instance_heartbeat
 -- local: bus.leader_role
 -- local: bus.event_queue

@@ -94,6 +94,7 @@ pub const PUBLIC_SERVICES: &[&str] = &[
     "rustbill.product.ProductCategoryService",
     "rustbill.order.OrderService",
     "rustbill.billing.BillingService",
+    "rustbill.billing.CouponService",
     "rustbill.instance.InstanceService",
     "rustbill.payment.PaymentService",
     "rustbill.balance.BalanceService",

@@ -94,7 +94,19 @@ pub async fn invoice_renewals(
     };
     let region = store::spec_from_json(&first.server_spec).region;
     let (tax_region, rate) = invoices::tax_rate(&state.config.billing, &region);
-    let net: Decimal = lines.iter().map(|(order, _, _)| order.amount).sum();
+    // Each line at the list price, less the order's coupon while it has
+    // periods left (the terms it was redeemed with).
+    let discounts: Vec<Decimal> = lines
+        .iter()
+        .map(|(order, _, _)| match (&order.coupon_kind, order.coupon_value) {
+            (Some(kind), Some(value)) if order.coupon_periods_left.is_none_or(|left| left > 0) => {
+                crate::coupons::discount(kind, value, order.list_price())
+            }
+            _ => Decimal::ZERO,
+        })
+        .collect();
+    let discount: Decimal = discounts.iter().copied().sum();
+    let net: Decimal = lines.iter().map(|(order, _, _)| order.list_price()).sum::<Decimal>() - discount;
     let totals = invoices::totals(&state.config.billing, net, rate);
     let (period_start, period_end) = period.unwrap_or_else(|| {
         let end = lines.iter().map(|(_, _, end)| *end).max().unwrap_or(first_start);
@@ -104,8 +116,9 @@ pub async fn invoice_renewals(
     let id = Uuid::now_v7();
     sqlx::query(
         "insert into invoices (id, customer_id, kind, status, billing_period_start, billing_period_end, amount,
-                               tax_amount, total_amount, tax_rate, tax_region, currency, due_date, customer_email)
-         values ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                               tax_amount, total_amount, tax_rate, tax_region, currency, due_date, customer_email,
+                               discount_amount)
+         values ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(id)
     .bind(first.customer_id)
@@ -120,25 +133,39 @@ pub async fn invoice_renewals(
     .bind(&first.currency)
     .bind(due)
     .bind(&first.customer_email)
+    .bind(discount)
     .execute(&mut *connection)
     .await?;
-    for (position, (order, start, end)) in lines.iter().enumerate() {
+    for (position, ((order, start, end), line_discount)) in lines.iter().zip(&discounts).enumerate() {
         sqlx::query(
             "insert into invoice_items (id, customer_id, invoice_id, position, description, quantity, unit_price, amount,
-                                        order_id, period_start, period_end)
-             values ($1, $2, $3, $4, $5, 1, $6, $6, $7, $8, $9)",
+                                        order_id, period_start, period_end, discount_amount, coupon_code)
+             values ($1, $2, $3, $4, $5, 1, $6, $6, $7, $8, $9, $10, $11)",
         )
         .bind(Uuid::now_v7())
         .bind(order.customer_id)
         .bind(id)
         .bind(i32::try_from(position).unwrap_or(i32::MAX))
         .bind(format!("{} ({} – {})", order.product_name, start.date_naive(), end.date_naive()))
-        .bind(order.amount)
+        .bind(order.list_price())
         .bind(order.id)
         .bind(start)
         .bind(end)
+        .bind(line_discount)
+        .bind(if line_discount.is_zero() { "" } else { order.coupon_code.as_str() })
         .execute(&mut *connection)
         .await?;
+        if !line_discount.is_zero() && order.coupon_periods_left.is_some() {
+            // This renewal used one of the coupon's periods.
+            sqlx::query(
+                "update orders set coupon_periods_left = coupon_periods_left - 1
+                 where customer_id = $1 and id = $2 and coupon_periods_left > 0",
+            )
+            .bind(order.customer_id)
+            .bind(order.id)
+            .execute(&mut *connection)
+            .await?;
+        }
     }
     let invoice = invoices::issue(connection, &state.config.billing, id, now).await?;
     events::publish(connection, caller, events::INVOICE_ISSUED, id, invoice.customer_id, invoice.notice()).await?;

@@ -39,6 +39,7 @@ struct Labels {
     unit_price: &'static str,
     amount: &'static str,
     subtotal: &'static str,
+    coupon: &'static str,
     tax: &'static str,
     total: &'static str,
     notes: &'static str,
@@ -60,6 +61,7 @@ const ZH: Labels = Labels {
     unit_price: "单价",
     amount: "金额",
     subtotal: "小计",
+    coupon: "优惠券",
     tax: "税额",
     total: "合计(含税)",
     notes: "备注",
@@ -81,6 +83,7 @@ const EN: Labels = Labels {
     unit_price: "Unit price",
     amount: "Amount",
     subtotal: "Subtotal",
+    coupon: "Coupon",
     tax: "Tax",
     total: "Total (incl. tax)",
     notes: "Notes",
@@ -120,6 +123,15 @@ pub fn render(invoice: &InvoiceRow, items: &[ItemRow], english: bool) -> String 
             money(item.unit_price, &invoice.currency),
             money(item.amount, &invoice.currency),
         );
+        if !item.discount_amount.is_zero() {
+            let _ = write!(
+                rows,
+                "<tr class=\"discount\"><td colspan=\"3\">{} {}</td><td class=\"n\">−{}</td></tr>",
+                labels.coupon,
+                escape(&item.coupon_code),
+                money(item.discount_amount, &invoice.currency),
+            );
+        }
     }
     let day = |time: Option<chrono::DateTime<chrono::Utc>>| {
         time.map(|time| time.date_naive().to_string()).unwrap_or_default()

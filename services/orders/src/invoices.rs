@@ -49,11 +49,12 @@ pub struct InvoiceRow {
     pub payment_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub discount_amount: Decimal,
 }
 
 pub const INVOICE_COLUMNS: &str = "id, customer_id, invoice_number, kind, status, billing_period_start,
     billing_period_end, amount, tax_amount, total_amount, tax_rate, tax_region, currency, due_date, notes,
-    customer_email, issued_at, paid_at, overdue_at, payment_id, created_at, updated_at";
+    customer_email, issued_at, paid_at, overdue_at, payment_id, created_at, updated_at, discount_amount";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {
@@ -67,10 +68,12 @@ pub struct ItemRow {
     pub order_id: Option<Uuid>,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
+    pub discount_amount: Decimal,
+    pub coupon_code: String,
 }
 
-pub const ITEM_COLUMNS: &str =
-    "id, invoice_id, position, description, quantity, unit_price, amount, order_id, period_start, period_end";
+pub const ITEM_COLUMNS: &str = "id, invoice_id, position, description, quantity, unit_price, amount, order_id, \
+                                period_start, period_end, discount_amount, coupon_code";
 
 fn money(value: Decimal) -> String {
     Money::from_decimal(value).to_string()
@@ -102,11 +105,14 @@ impl InvoiceRow {
                     quantity: u32::try_from(item.quantity).unwrap_or(0),
                     unit_price: money(item.unit_price),
                     amount: money(item.amount),
+                    discount_amount: money(item.discount_amount),
+                    coupon_code: item.coupon_code.clone(),
                 })
                 .collect(),
             kind: self.kind.clone(),
             currency: self.currency.clone(),
             tax_rate: money(self.tax_rate),
+            discount_amount: money(self.discount_amount),
         }
     }
 

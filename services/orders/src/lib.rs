@@ -14,6 +14,7 @@ pub mod billing_service;
 pub mod clients;
 pub mod consumer;
 pub mod counts;
+pub mod coupons;
 pub mod dashboard;
 pub mod document;
 pub mod events;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustbill_proto::billing::billing_service_server::BillingServiceServer;
+use rustbill_proto::billing::coupon_service_server::CouponServiceServer;
 use rustbill_proto::instance::instance_service_server::InstanceServiceServer;
 use rustbill_proto::internal::orders::orders_internal_service_server::OrdersInternalServiceServer;
 use rustbill_proto::order::order_service_server::OrderServiceServer;
@@ -49,6 +51,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub const SERVICE_NAMES: &[&str] = &[
     "rustbill.order.OrderService",
     "rustbill.billing.BillingService",
+    "rustbill.billing.CouponService",
     "rustbill.instance.InstanceService",
     "rustbill.internal.orders.OrdersInternalService",
     "rustbill.internal.system.SystemPartService",
@@ -88,6 +91,7 @@ pub fn router(state: State) -> rustbill_shared::grpc::ServiceRouter {
             instance_service::Instances::new(state.clone()),
             verifier.clone(),
         ))
+        .add_service(CouponServiceServer::with_interceptor(coupons::Coupons::new(state.clone()), verifier.clone()))
         .add_service(SystemPart::new(SCHEMA, state.pool.clone(), dashboard::dashboard).server(verifier.clone()))
         .add_service(OrdersInternalServiceServer::with_interceptor(internal::Internal::new(state), verifier))
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::State;
 use crate::counts::{self, Kind};
+use crate::coupons;
 use crate::events;
 use crate::pricing;
 use crate::status;
@@ -159,12 +160,30 @@ impl Orders {
                 other => other,
             })?;
 
+        let coupon_code = request.coupon_code.trim();
+        if !coupon_code.is_empty() {
+            coupons::normalise_code("coupon_code", coupon_code)?;
+        }
+
         let id = Uuid::now_v7();
         let mut transaction = self.state.pool.begin().await?;
+        let redemption = if coupon_code.is_empty() {
+            None
+        } else {
+            let group = Uuid::parse_str(&product.group_id).ok();
+            Some(
+                coupons::redeem(&mut transaction, coupon_code, customer_id, product_id, group, priced.amount, id)
+                    .await?,
+            )
+        };
+        let discount = redemption.as_ref().map_or(Decimal::ZERO, |redemption| redemption.discount);
         let order: OrderRow = sqlx::query_as(AssertSqlSafe(format!(
             "insert into orders (id, customer_id, product_id, product_name, provider_interface_id, server_spec,
-                                 amount, currency, billing_cycle, gateway_interface_id, instance_id, customer_email, notes)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning {ORDER_COLUMNS}"
+                                 amount, currency, billing_cycle, gateway_interface_id, instance_id, customer_email, notes,
+                                 list_amount, discount_amount, coupon_id, coupon_code, coupon_kind, coupon_value,
+                                 coupon_periods_left)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+             returning {ORDER_COLUMNS}"
         )))
         .bind(id)
         .bind(customer_id)
@@ -172,13 +191,20 @@ impl Orders {
         .bind(&product.name)
         .bind(provider)
         .bind(store::spec_to_json(&priced.spec))
-        .bind(priced.amount)
+        .bind(priced.amount - discount)
         .bind(&currency)
         .bind(&cycle)
         .bind(&gateway)
         .bind(Uuid::now_v7())
         .bind(&customer.email)
         .bind(&notes)
+        .bind(priced.amount)
+        .bind(discount)
+        .bind(redemption.as_ref().map(|redemption| redemption.coupon_id))
+        .bind(redemption.as_ref().map_or("", |redemption| redemption.code.as_str()))
+        .bind(redemption.as_ref().map(|redemption| redemption.kind.as_str()))
+        .bind(redemption.as_ref().map(|redemption| redemption.value))
+        .bind(redemption.as_ref().and_then(|redemption| redemption.renewal_periods))
         .fetch_one(&mut *transaction)
         .await?;
         if matches!(caller.principal, Principal::Admin { .. }) {
@@ -205,11 +231,17 @@ impl Orders {
             Err(error) => {
                 // No money was taken: the order goes away with the error, so
                 // a retry does not leave orders behind.
-                sqlx::query("delete from orders where customer_id = $1 and id = $2 and status = 'pending'")
-                    .bind(customer_id)
-                    .bind(id)
-                    .execute(&self.state.pool)
-                    .await?;
+                let mut transaction = self.state.pool.begin().await?;
+                let deleted =
+                    sqlx::query("delete from orders where customer_id = $1 and id = $2 and status = 'pending'")
+                        .bind(customer_id)
+                        .bind(id)
+                        .execute(&mut *transaction)
+                        .await?;
+                if deleted.rows_affected() == 1 {
+                    coupons::release(&mut transaction, id).await?;
+                }
+                transaction.commit().await?;
                 Err(error)
             }
         }
@@ -487,6 +519,7 @@ impl Orders {
             .bind(order.id)
             .execute(&mut *transaction)
             .await?;
+        coupons::release(&mut transaction, order.id).await?;
         oplog::record(
             &mut transaction,
             caller,

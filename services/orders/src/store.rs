@@ -38,12 +38,23 @@ pub struct OrderRow {
     /// The paid service period (set when the order becomes active).
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
+    /// The price before the coupon; `None` for orders from before coupons
+    /// (their `amount` is the list price).
+    pub list_amount: Option<Decimal>,
+    pub discount_amount: Decimal,
+    pub coupon_code: String,
+    /// The coupon's terms as redeemed: kind, value, renewal periods left
+    /// (`None` = every period).
+    pub coupon_kind: Option<String>,
+    pub coupon_value: Option<Decimal>,
+    pub coupon_periods_left: Option<i32>,
 }
 
 pub const ORDER_COLUMNS: &str = "id, customer_id, product_id, product_name, provider_interface_id,
     provider_instance_id, server_spec, status, amount, currency, billing_cycle, gateway_interface_id,
     gateway_payment_id, payment_id, paid_amount, instance_id, customer_email, notes, cancel_reason, paid_at,
-    created_at, updated_at, period_start, period_end";
+    created_at, updated_at, period_start, period_end, list_amount, discount_amount, coupon_code, coupon_kind,
+    coupon_value, coupon_periods_left";
 
 /// ServerSpec <-> JSON column.
 pub fn spec_to_json(spec: &ServerSpec) -> serde_json::Value {
@@ -119,7 +130,20 @@ impl OrderRow {
             updated_at: format_time(self.updated_at),
             product_name: self.product_name.clone(),
             billing_cycle: self.billing_cycle.clone(),
+            list_amount: Money::from_decimal(self.list_price()).to_string(),
+            discount_amount: Money::from_decimal(self.discount_amount).to_string(),
+            coupon_code: self.coupon_code.clone(),
+            coupon_periods_left: match (&self.coupon_kind, self.coupon_periods_left) {
+                (None, _) => 0,
+                (Some(_), None) => -1,
+                (Some(_), Some(left)) => left,
+            },
         }
+    }
+
+    /// The price of one period before any coupon: what renewals cost.
+    pub fn list_price(&self) -> Decimal {
+        self.list_amount.unwrap_or(self.amount)
     }
 
     /// What notifications need to write a message.

@@ -43,6 +43,10 @@ pub async fn cancel_expired(pool: &PgPool, timeout: Duration) -> anyhow::Result<
         .fetch_all(&mut *transaction)
         .await?;
         for order in &rows {
+            if order.coupon_kind.is_some() {
+                // Never paid: the coupon's use is given back.
+                crate::coupons::release(&mut transaction, order.id).await?;
+            }
             let mut payload = order.notice();
             payload["reason"] = json!("not paid in time");
             payload["refund"] = serde_json::Value::Null;

@@ -7,6 +7,7 @@ mod bad_input;
 mod billing;
 mod catalog;
 mod citus;
+mod coupons;
 mod identity_flows;
 mod identity_rules;
 mod instances;
