@@ -42,6 +42,7 @@ select create_distributed_table('orders.orders', 'customer_id');
 select create_distributed_table('orders.instances', 'customer_id', colocate_with => 'orders.orders');
 select create_distributed_table('orders.invoices', 'customer_id', colocate_with => 'orders.orders');
 select create_distributed_table('orders.invoice_items', 'customer_id', colocate_with => 'orders.orders');
+select create_distributed_table('orders.plan_changes', 'customer_id', colocate_with => 'orders.orders');
 -- The exact counters (orders migration 0003_counters): per customer ones
 -- on the shard of the rows they count, the per-day ones (no customer) as
 -- reference tables. Their triggers (transition tables) and fold_counters()

@@ -52,10 +52,11 @@ struct ProductRow {
     cost_price: Option<Decimal>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    plan_change_timing: String,
 }
 
 const COLUMNS: &str = "p.id, p.name, p.description, p.price_per_month, p.interface_id, p.is_active, p.specs,
-     p.group_id, p.billing_cycles, p.cost_price, p.created_at, p.updated_at";
+     p.group_id, p.billing_cycles, p.cost_price, p.created_at, p.updated_at, p.plan_change_timing";
 
 fn strings(value: &Json) -> HashMap<String, String> {
     value
@@ -86,7 +87,17 @@ impl From<&ProductRow> for ProductInfo {
             group_id: row.group_id.map(|id| id.to_string()).unwrap_or_default(),
             billing_cycles: strings(&row.billing_cycles),
             cost_price: row.cost_price.map(validate::format_money).unwrap_or_default(),
+            plan_change_timing: row.plan_change_timing.clone(),
         }
+    }
+}
+
+/// A plan change timing from a request; `None` when not given.
+fn plan_change_timing(text: Option<&str>) -> AppResult<Option<String>> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(timing @ ("immediate" | "period_end")) => Ok(Some(timing.to_string())),
+        Some(_) => Err(AppError::invalid_field("plan_change_timing", "\"immediate\" or \"period_end\"")),
     }
 }
 
@@ -177,6 +188,7 @@ impl Products {
             "" => None,
             text => Some(validate::money("cost_price", text)?),
         };
+        let timing = plan_change_timing(Some(&request.plan_change_timing))?.unwrap_or_else(|| "immediate".into());
         self.state.plugins.provider(caller, interface_id).await?;
         let mut transaction = self.state.pool.begin().await?;
         if let Some(group) = group_id {
@@ -185,8 +197,8 @@ impl Products {
         let id = Uuid::now_v7();
         let row: ProductRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "insert into products as p (id, name, description, price_per_month, interface_id, specs, group_id,
-                                        billing_cycles, cost_price)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                        billing_cycles, cost_price, plan_change_timing)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              returning {COLUMNS}"
         )))
         .bind(id)
@@ -198,6 +210,7 @@ impl Products {
         .bind(group_id)
         .bind(validate::cycles_json(&cycles))
         .bind(cost)
+        .bind(&timing)
         .fetch_one(&mut *transaction)
         .await?;
         events::publish(
@@ -309,6 +322,7 @@ impl Products {
             Some("") => Some(None),
             Some(text) => Some(Some(validate::money("cost_price", text)?)),
         };
+        let timing = plan_change_timing(request.plan_change_timing.as_deref())?;
         let mut transaction = self.state.pool.begin().await?;
         let current = self.load(&mut transaction, id, true).await?;
         let pricing = if request.price_per_month.is_some() || !request.billing_cycles.is_empty() {
@@ -333,7 +347,8 @@ impl Products {
                 price_per_month = coalesce($4, price_per_month), is_active = coalesce($5, is_active),
                 specs = coalesce($6, specs), group_id = case when $7 then $8 else group_id end,
                 billing_cycles = coalesce($9, billing_cycles),
-                cost_price = case when $10 then $11 else cost_price end, updated_at = now()
+                cost_price = case when $10 then $11 else cost_price end,
+                plan_change_timing = coalesce($12, plan_change_timing), updated_at = now()
              where id = $1
              returning {COLUMNS}"
         )))
@@ -348,6 +363,7 @@ impl Products {
         .bind(pricing.as_ref().map(|(_, cycles)| validate::cycles_json(cycles)))
         .bind(cost.is_some())
         .bind(cost.flatten())
+        .bind(&timing)
         .fetch_one(&mut *transaction)
         .await?;
         let mut changed = Vec::new();
@@ -359,6 +375,7 @@ impl Products {
             ("specs", specs.is_some()),
             ("group_id", group.is_some()),
             ("cost_price", cost.is_some()),
+            ("plan_change_timing", timing.is_some()),
         ] {
             if set {
                 changed.push(field);

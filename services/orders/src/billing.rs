@@ -54,6 +54,10 @@ pub async fn run(state: &State, now: DateTime<Utc>) -> AppResult<RunReport> {
     Ok(report)
 }
 
+/// One renewal line: the order, its next period, and the (product name,
+/// price) of a plan change scheduled for it.
+type RenewalLine<'a> = (&'a OrderRow, DateTime<Utc>, DateTime<Utc>, Option<(String, Decimal)>);
+
 /// Inserts an issued renewal invoice of `orders` (all of one customer) in
 /// the caller's transaction; `None` when every period is billed already.
 pub async fn invoice_renewals(
@@ -65,7 +69,7 @@ pub async fn invoice_renewals(
     period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
     now: DateTime<Utc>,
 ) -> AppResult<Option<InvoiceRow>> {
-    let mut lines: Vec<(&OrderRow, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    let mut lines: Vec<RenewalLine<'_>> = Vec::new();
     for order in orders {
         let (Some(start), Some(months)) = (order.period_end, cycle_months(&order.billing_cycle)) else {
             continue;
@@ -87,10 +91,15 @@ pub async fn invoice_renewals(
         let end = start
             .checked_add_months(chrono::Months::new(months))
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("period end out of range")))?;
-        lines.push((order, start, end));
+        // A plan change scheduled for this period prices it.
+        let plan = crate::plan_change::scheduled_for(&mut *connection, order, start).await?;
+        lines.push((order, start, end, plan));
     }
-    let Some((first, first_start, _)) = lines.first().copied() else {
+    let Some((first, first_start)) = lines.first().map(|(order, start, _, _)| (*order, *start)) else {
         return Ok(None);
+    };
+    let price = |order: &OrderRow, plan: &Option<(String, Decimal)>| {
+        plan.as_ref().map_or_else(|| order.list_price(), |(_, list)| *list)
     };
     let region = store::spec_from_json(&first.server_spec).region;
     let (tax_region, rate) = invoices::tax_rate(&state.config.billing, &region);
@@ -98,21 +107,21 @@ pub async fn invoice_renewals(
     // periods left (the terms it was redeemed with).
     let discounts: Vec<Decimal> = lines
         .iter()
-        .map(|(order, _, _)| match (&order.coupon_kind, order.coupon_value) {
+        .map(|(order, _, _, plan)| match (&order.coupon_kind, order.coupon_value) {
             (Some(kind), Some(value)) if order.coupon_periods_left.is_none_or(|left| left > 0) => {
-                crate::coupons::discount(kind, value, order.list_price())
+                crate::coupons::discount(kind, value, price(order, plan))
             }
             _ => Decimal::ZERO,
         })
         .collect();
     let discount: Decimal = discounts.iter().copied().sum();
-    let net: Decimal = lines.iter().map(|(order, _, _)| order.list_price()).sum::<Decimal>() - discount;
+    let net: Decimal = lines.iter().map(|(order, _, _, plan)| price(order, plan)).sum::<Decimal>() - discount;
     let totals = invoices::totals(&state.config.billing, net, rate);
     let (period_start, period_end) = period.unwrap_or_else(|| {
-        let end = lines.iter().map(|(_, _, end)| *end).max().unwrap_or(first_start);
+        let end = lines.iter().map(|(_, _, end, _)| *end).max().unwrap_or(first_start);
         (first_start.date_naive(), end.date_naive())
     });
-    let due = lines.iter().map(|(_, start, _)| *start).min().unwrap_or(first_start).date_naive();
+    let due = lines.iter().map(|(_, start, _, _)| *start).min().unwrap_or(first_start).date_naive();
     let id = Uuid::now_v7();
     sqlx::query(
         "insert into invoices (id, customer_id, kind, status, billing_period_start, billing_period_end, amount,
@@ -136,7 +145,8 @@ pub async fn invoice_renewals(
     .bind(discount)
     .execute(&mut *connection)
     .await?;
-    for (position, ((order, start, end), line_discount)) in lines.iter().zip(&discounts).enumerate() {
+    for (position, ((order, start, end, plan), line_discount)) in lines.iter().zip(&discounts).enumerate() {
+        let name = plan.as_ref().map_or(order.product_name.as_str(), |(name, _)| name.as_str());
         sqlx::query(
             "insert into invoice_items (id, customer_id, invoice_id, position, description, quantity, unit_price, amount,
                                         order_id, period_start, period_end, discount_amount, coupon_code)
@@ -146,8 +156,8 @@ pub async fn invoice_renewals(
         .bind(order.customer_id)
         .bind(id)
         .bind(i32::try_from(position).unwrap_or(i32::MAX))
-        .bind(format!("{} ({} – {})", order.product_name, start.date_naive(), end.date_naive()))
-        .bind(order.list_price())
+        .bind(format!("{} ({} – {})", name, start.date_naive(), end.date_naive()))
+        .bind(price(order, plan))
         .bind(order.id)
         .bind(start)
         .bind(end)
@@ -464,6 +474,8 @@ pub async fn settle(
         if order.period_end != Some(start) {
             continue;
         }
+        // A change scheduled for this period takes effect with it.
+        crate::plan_change::settle_renewal(connection, caller, &order, start).await?;
         let status =
             if order.status == crate::status::SUSPENDED { crate::status::ACTIVE } else { order.status.as_str() };
         sqlx::query(
@@ -494,6 +506,7 @@ pub async fn settle(
             resumed.extend(instance);
         }
     }
+    crate::plan_change::settle_invoice(connection, caller, &paid).await?;
     events::publish(connection, caller, events::INVOICE_PAID, paid.id, paid.customer_id, paid.notice()).await?;
     Ok(resumed)
 }

@@ -18,7 +18,7 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use rust_decimal::Decimal;
-use rustbill_proto::internal::plugins::{CreateInstanceCall, ServerSpec as PluginSpec};
+use rustbill_proto::internal::plugins::{CreateInstanceCall, ExecuteActionCall, ServerSpec as PluginSpec};
 use rustbill_shared::bus::{Event, Handler, HandlerError};
 use rustbill_shared::principal::{Caller, Principal};
 use rustbill_shared::{AppError, Money};
@@ -36,7 +36,7 @@ use crate::store::{self, INSTANCE_COLUMNS, InstanceRow, ORDER_COLUMNS, OrderRow,
 pub const PAYMENTS: &str = "orders.payments";
 pub const PAYMENTS_SUBSCRIBES: &[&str] = &[events::PAYMENT_SUCCEEDED, events::REFUND_COMPLETED];
 pub const PROVISIONER: &str = "orders.provisioner";
-pub const PROVISIONER_SUBSCRIBES: &[&str] = &[events::ORDER_PAID];
+pub const PROVISIONER_SUBSCRIBES: &[&str] = &[events::ORDER_PAID, events::ORDER_PLAN_CHANGED];
 
 fn service_caller(event: &Event) -> Caller {
     Caller::new(Principal::Service { name: "orders".into() }, event.request_id.clone().unwrap_or_default(), "")
@@ -246,6 +246,9 @@ pub struct Provisioner {
 
 impl Provisioner {
     async fn run(&self, event: &Event, transaction: &mut Transaction<'static, Postgres>) -> Result<(), HandlerError> {
+        if event.event_type == events::ORDER_PLAN_CHANGED {
+            return self.resize(event, transaction).await;
+        }
         if event.event_type != events::ORDER_PAID {
             return Ok(());
         }
@@ -358,6 +361,83 @@ impl Provisioner {
                 events::publish(transaction, &caller, events::ORDER_CANCELLED, order.id, order.customer_id, payload)
                     .await
                     .map_err(app)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PlanChanged {
+    plan_change_id: Uuid,
+    customer_id: Uuid,
+    order_id: Uuid,
+    server_spec: serde_json::Value,
+}
+
+impl Provisioner {
+    /// An applied plan change: the provider's `resize` action with the new
+    /// configuration. A provider that refuses (no such action, a size it
+    /// cannot give) is recorded on the change for an operator and not
+    /// retried; an unreachable one is retried with the bus's backoff.
+    async fn resize(
+        &self,
+        event: &Event,
+        transaction: &mut Transaction<'static, Postgres>,
+    ) -> Result<(), HandlerError> {
+        let changed: PlanChanged = event.payload_as()?;
+        let instance: Option<InstanceRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "select {INSTANCE_COLUMNS} from instances
+             where customer_id = $1 and order_id = $2 and status <> 'terminated'"
+        )))
+        .bind(changed.customer_id)
+        .bind(changed.order_id)
+        .fetch_optional(&mut **transaction)
+        .await
+        .map_err(db)?;
+        let record = |status: &'static str, error: String| {
+            sqlx::query(
+                "update plan_changes set resize_status = $3, resize_error = $4 where customer_id = $1 and id = $2",
+            )
+            .bind(changed.customer_id)
+            .bind(changed.plan_change_id)
+            .bind(status)
+            .bind(error)
+        };
+        let Some(instance) = instance else {
+            record("done", "no server to resize".into()).execute(&mut **transaction).await.map_err(db)?;
+            return Ok(());
+        };
+        let call = ExecuteActionCall {
+            interface_id: instance.provider_interface_id.to_string(),
+            instance_id: instance.provider_instance_id.clone(),
+            action: "resize".into(),
+            params_json: changed.server_spec.to_string(),
+        };
+        match self.state.clients.execute_action(&service_caller(event), call).await {
+            Ok(outcome) if outcome.success => {
+                sqlx::query(
+                    "update instances set server_spec = $3, updated_at = now() where customer_id = $1 and id = $2",
+                )
+                .bind(instance.customer_id)
+                .bind(instance.id)
+                .bind(&changed.server_spec)
+                .execute(&mut **transaction)
+                .await
+                .map_err(db)?;
+                record("done", String::new()).execute(&mut **transaction).await.map_err(db)?;
+                Ok(())
+            }
+            Ok(outcome) => {
+                tracing::warn!(order_id = %changed.order_id, message = outcome.message, "the provider refused to resize");
+                record("failed", outcome.message).execute(&mut **transaction).await.map_err(db)?;
+                Ok(())
+            }
+            Err(AppError::Unavailable(message)) => Err(HandlerError::Retry(message)),
+            Err(AppError::Internal(error)) => Err(HandlerError::Retry(format!("{error:#}"))),
+            Err(error) => {
+                tracing::warn!(order_id = %changed.order_id, %error, "the provider could not resize");
+                record("failed", error.to_string()).execute(&mut **transaction).await.map_err(db)?;
                 Ok(())
             }
         }

@@ -37,6 +37,13 @@ pub const INVOICE_PAID: &str = "billing.invoice_paid";
 /// An issued invoice passed its due date unpaid.
 pub const BILLING_OVERDUE: &str = "billing.overdue";
 
+/// An active service moved to another product (plan_change_id,
+/// to_product_id, server_spec, …); the provisioner resizes the server.
+pub const ORDER_PLAN_CHANGED: &str = "order_plan_changed";
+/// For payments: credit the balance (customer_id, amount, currency,
+/// description), once.
+pub const BALANCE_CREDIT_REQUESTED: &str = "orders.balance_credit_requested";
+
 /// Consumed from payments.
 pub const PAYMENT_SUCCEEDED: &str = "payments.payment_succeeded";
 pub const REFUND_COMPLETED: &str = "payments.refund_completed";

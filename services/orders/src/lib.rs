@@ -22,6 +22,7 @@ pub mod instance_service;
 pub mod internal;
 pub mod invoices;
 pub mod order_service;
+pub mod plan_change;
 pub mod pricing;
 pub mod status;
 pub mod store;

@@ -591,4 +591,27 @@ impl OrderService for Orders {
         let payment = self.pay(&caller, request.into_inner()).await?;
         Ok(Response::new(PayOrderResponse { payment: Some(payment) }))
     }
+
+    async fn preview_plan_change(
+        &self,
+        request: Request<PreviewPlanChangeRequest>,
+    ) -> Result<Response<PreviewPlanChangeResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        let quote = crate::plan_change::preview(&self.state, &caller, request.into_inner()).await?;
+        Ok(Response::new(PreviewPlanChangeResponse { quote: Some(quote) }))
+    }
+
+    async fn change_plan(&self, request: Request<ChangePlanRequest>) -> Result<Response<ChangePlanResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        Ok(Response::new(crate::plan_change::change(&self.state, &caller, request.into_inner()).await?))
+    }
+
+    async fn cancel_plan_change(
+        &self,
+        request: Request<CancelPlanChangeRequest>,
+    ) -> Result<Response<CancelPlanChangeResponse>, Status> {
+        let caller = principal::caller(&request)?;
+        crate::plan_change::cancel(&self.state, &caller, request.into_inner()).await?;
+        Ok(Response::new(CancelPlanChangeResponse {}))
+    }
 }

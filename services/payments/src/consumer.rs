@@ -18,7 +18,7 @@ use crate::events;
 
 /// Consumer name on the bus.
 pub const REFUNDS: &str = "payments.refunds";
-pub const SUBSCRIBES: &[&str] = &[events::ORDER_CANCELLED, events::REFUND_REQUESTED];
+pub const SUBSCRIBES: &[&str] = &[events::ORDER_CANCELLED, events::REFUND_REQUESTED, events::BALANCE_CREDIT_REQUESTED];
 
 #[derive(Debug, Deserialize)]
 struct RefundOrder {
@@ -36,8 +36,42 @@ struct Cancelled {
     reason: String,
 }
 
+#[derive(Debug, Deserialize)]
+struct BalanceCredit {
+    customer_id: Uuid,
+    amount: Decimal,
+    currency: String,
+    description: String,
+}
+
 pub struct Refunds {
     pub payments: Payments,
+}
+
+/// Credits the balance in the delivery's transaction, keyed by the event
+/// id: it commits with the event's done mark, so it happens exactly once.
+async fn credit_balance(event: &Event, transaction: &mut Transaction<'static, Postgres>) -> Result<(), HandlerError> {
+    let credit: BalanceCredit = event.payload_as()?;
+    if credit.amount <= Decimal::ZERO {
+        return Err(HandlerError::Poison(format!("a credit must be positive, not {}", credit.amount)));
+    }
+    let applied = crate::ledger::apply(
+        transaction,
+        crate::ledger::Movement {
+            customer_id: credit.customer_id,
+            currency: &credit.currency,
+            amount: credit.amount,
+            floor: None,
+            transaction_type: crate::ledger::REFUND,
+            reference_id: event.id.to_string(),
+            description: credit.description,
+        },
+    )
+    .await;
+    match applied {
+        Ok(_) | Err(AppError::AlreadyExists(_)) => Ok(()),
+        Err(error) => Err(retry_or_poison(error)),
+    }
 }
 
 impl Refunds {
@@ -102,8 +136,11 @@ impl Handler for Refunds {
     fn handle<'a>(
         &'a self,
         event: &'a Event,
-        _transaction: &'a mut Transaction<'static, Postgres>,
+        transaction: &'a mut Transaction<'static, Postgres>,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        if event.event_type == events::BALANCE_CREDIT_REQUESTED {
+            return credit_balance(event, transaction).boxed();
+        }
         // The refund commits in its own transaction, keyed by the event id,
         // so a redelivery after a crash finds it done.
         self.run(event).boxed()

@@ -25,6 +25,10 @@ pub const ORDER_CANCELLED: &str = "order_cancelled";
 /// payment_id, customer_id, amount, reason): a payment for an order that was
 /// already paid or cancelled.
 pub const REFUND_REQUESTED: &str = "orders.refund_requested";
+/// Consumed (customer_id, amount, currency, description): money owed to a
+/// customer that no single payment carries, e.g. the unused part of a
+/// service period after a downgrade. Credited to the balance once.
+pub const BALANCE_CREDIT_REQUESTED: &str = "orders.balance_credit_requested";
 
 pub async fn publish(
     connection: &mut PgConnection,

@@ -14,6 +14,7 @@ mod instances;
 mod microservices;
 mod notify;
 mod orders;
+mod plan_change;
 mod plugins;
 mod portal_web;
 mod provider_rustbill;
