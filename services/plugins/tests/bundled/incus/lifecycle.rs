@@ -256,3 +256,39 @@ async fn a_retried_create_carries_on_with_its_own_instance_only() {
     let plain = InstanceCreated::from_return(setup.call("create_instance", order("12345", "")).await).unwrap();
     assert_eq!(plain.instance_id, "rb-12345");
 }
+
+/// A plan change: new CPU and memory limits and a larger root disk by
+/// PATCH; a smaller disk and a size outside the limits are refused.
+#[tokio::test]
+async fn a_plan_change_resizes_and_never_shrinks_the_disk() {
+    let setup = Setup::new("incus-resize").await;
+    let config = setup.config_with(json!({}));
+    InstanceCreated::from_return(setup.call_with(&config, "create_instance", order("0193F2A4-77AA", "web-01")).await)
+        .expect("created");
+    let name = setup.server.instances_named().pop().expect("one instance");
+    let resize = |cores: u32, memory: u32, disk: u32| {
+        json!({ "instance_id": name, "action": "resize",
+                "params": { "cpu_cores": cores, "memory_gb": memory, "disk_gb": disk, "os": "ubuntu/24.04" } })
+    };
+    let done = success(setup.call_with(&config, "execute_action", resize(4, 8, 80)).await);
+    assert_eq!(done["success"], true, "{done}");
+    let project =
+        setup.server.requests_to("POST", "/1.0/instances")[0].query.get("project").cloned().unwrap_or_default();
+    let instance = setup.server.instance(&project, &name).expect("instance");
+    assert_eq!(
+        (instance.config["limits.cpu"].as_str(), instance.config["limits.memory"].as_str()),
+        (Some("4"), Some("8GiB"))
+    );
+    assert_eq!(instance.devices["root"]["size"], "80GiB");
+    assert_eq!(instance.config["user.rustbill.order_id"], "ord-1", "other keys are kept");
+    let patch = setup.server.requests_to("PATCH", &format!("/1.0/instances/{name}")).pop().expect("a PATCH");
+    assert!(patch.body.get("source").is_none(), "only what changes is sent: {}", patch.body);
+
+    let error = failure(setup.call_with(&config, "execute_action", resize(2, 4, 40)).await);
+    assert!(error.contains("cannot shrink from 80 GiB to 40 GiB"), "{error}");
+    let error = failure(setup.call_with(&config, "execute_action", resize(512, 4, 80)).await);
+    assert!(!error.is_empty());
+    let patches = setup.server.requests_to("PATCH", &format!("/1.0/instances/{name}")).len();
+    assert_eq!(patches, 1, "refused resizes send nothing");
+    assert_eq!(setup.server.instance(&project, &name).expect("instance").devices["root"]["size"], "80GiB");
+}

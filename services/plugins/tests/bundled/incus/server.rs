@@ -92,6 +92,8 @@ enum Effect {
     Stop(String, String),
     Restart(String, String),
     Delete(String, String),
+    /// PATCH: config keys merged, the devices given replaced.
+    Update(String, String, Json),
     Fail(String),
 }
 
@@ -192,6 +194,21 @@ impl State {
                     return Err("Instance is running".into());
                 }
                 self.instances.remove(&Self::key(project, name));
+                Ok(())
+            }
+            Effect::Update(project, name, patch) => {
+                let instance = self.instance_mut(project, name)?;
+                if let (Some(config), Some(changes)) = (instance.config.as_object_mut(), patch["config"].as_object()) {
+                    for (key, value) in changes {
+                        config.insert(key.clone(), value.clone());
+                    }
+                }
+                if let (Some(devices), Some(changes)) = (instance.devices.as_object_mut(), patch["devices"].as_object())
+                {
+                    for (key, value) in changes {
+                        devices.insert(key.clone(), value.clone());
+                    }
+                }
                 Ok(())
             }
             Effect::Fail(error) => Err(error.clone()),
@@ -358,6 +375,10 @@ impl IncusServer {
 
     pub fn instance(&self, project: &str, name: &str) -> Option<Instance> {
         self.state.lock().unwrap().instances.get(&State::key(project, name)).cloned()
+    }
+
+    pub fn instances_named(&self) -> Vec<String> {
+        self.state.lock().unwrap().instances.values().map(|instance| instance.name.clone()).collect()
     }
 
     pub fn instance_count(&self) -> usize {
@@ -535,6 +556,12 @@ async fn handle(state: &Mutex<State>, changed: &Notify, request: &Recorded, raw_
                     };
                     state.operation(&format!("Changing instance state ({action})"), &project, &name, effect)
                 }
+                ("PATCH", []) => state.operation(
+                    "Updating instance",
+                    &project,
+                    &name,
+                    Effect::Update(project.clone(), name.clone(), request.body.clone()),
+                ),
                 ("DELETE", []) => {
                     if instance.status == "Running" {
                         return error(400, "Instance is running");
