@@ -11,6 +11,9 @@ use rustbill_proto::billing::billing_service_client::BillingServiceClient;
 use rustbill_proto::billing::coupon_service_client::CouponServiceClient;
 use rustbill_proto::billing::*;
 use rustbill_proto::order::{CreateOrderRequest, DeleteOrderRequest};
+use rustbill_proto::product::product_group_service_client::ProductGroupServiceClient;
+use rustbill_proto::product::product_service_client::ProductServiceClient;
+use rustbill_proto::product::{CreateProductGroupRequest, UpdateProductRequest};
 use rustbill_system_tests::{bearer, session};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -248,6 +251,47 @@ async fn coupons_discount_orders_and_renewals_while_they_last() {
     }
     assert_eq!(shop.balance_of(&nora).await, money("100.00"));
     assert_eq!(shop.count("select count(*) from orders.coupon_redemptions").await, 1);
+
+    // A coupon for a product group applies once the product is in it.
+    let group = ProductGroupServiceClient::new(shop.channel.clone())
+        .create_product_group(session(
+            CreateProductGroupRequest { name: "Cloud VPS".into(), ..Default::default() },
+            &shop.admin,
+        ))
+        .await
+        .expect("group")
+        .into_inner()
+        .group
+        .expect("group");
+    create(&shop, CreateCouponRequest { group_ids: vec![group.id.clone()], ..percent("GROUP10", "10") })
+        .await
+        .expect("for the group");
+    let outside = shop
+        .orders()
+        .create_order(bearer(with_coupon(&shop, "balance", "GROUP10"), &nora.access_token))
+        .await
+        .expect_err("not in the group yet");
+    assert!(outside.message().contains("does not apply"), "{}", outside.message());
+    ProductServiceClient::new(shop.channel.clone())
+        .update_product(session(
+            UpdateProductRequest {
+                id: shop.product.id.clone(),
+                group_id: Some(group.id.clone()),
+                ..Default::default()
+            },
+            &shop.admin,
+        ))
+        .await
+        .expect("into the group");
+    let grouped = shop
+        .orders()
+        .create_order(bearer(with_coupon(&shop, "balance", "GROUP10"), &nora.access_token))
+        .await
+        .expect("in the group")
+        .into_inner()
+        .order
+        .expect("order");
+    assert_eq!((grouped.amount.as_str(), grouped.coupon_code.as_str()), ("9.00", "GROUP10"));
 
     // A used coupon cannot be deleted (deactivate it); an unused one can.
     let error = coupons(&shop)
