@@ -20,6 +20,7 @@ pub const EVENTS: &[&str] = &[
     "order_paid",
     "order_provisioned",
     "order_cancelled",
+    "order_plan_changed",
     "billing.invoice_issued",
     "billing.invoice_paid",
     "billing.overdue",

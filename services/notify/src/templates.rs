@@ -31,6 +31,12 @@ pub fn message(event_type: &str, data: &Value) -> Option<(String, String)> {
             format!("订单 {order}({product})已开通,IP 地址:{}。", field(data, "ip_address")),
             format!("Order {order} ({product}) is active. IP address: {}.", field(data, "ip_address")),
         ),
+        "order_plan_changed" => (
+            "套餐已变更".to_string(),
+            "Plan changed".to_string(),
+            format!("订单 {order} 已变更为 {product},服务器配置随之调整。"),
+            format!("Order {order} is now on {product}; the server is being resized to match."),
+        ),
         "order_cancelled" => {
             let refunded = data.get("refund").is_some_and(|refund| !refund.is_null());
             (
@@ -202,6 +208,7 @@ mod tests {
             "order_paid",
             "order_provisioned",
             "order_cancelled",
+            "order_plan_changed",
             "billing.invoice_issued",
             "billing.invoice_paid",
             "billing.overdue",

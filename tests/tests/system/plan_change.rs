@@ -213,6 +213,13 @@ async fn immediate_changes_are_prorated_to_the_second() {
             .expect("instance")
     };
     assert_eq!(spec["os"], "debian-12", "the configuration carries over: {spec}");
+    // Each applied change is an event (customers are told; the server resized).
+    assert_eq!(shop.count("select count(*) from bus.event_queue where event_type = 'order_plan_changed'").await, 2);
+    assert_eq!(
+        shop.count("select count(*) from bus.subscription where event_type = 'order_plan_changed'").await,
+        2,
+        "the provisioner and notify"
+    );
 
     // Refusals change nothing.
     let bob = shop.customer("bob_upgrade").await;
