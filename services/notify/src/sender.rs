@@ -109,9 +109,11 @@ pub async fn send_one(
             if parked {
                 tracing::warn!(delivery_id = %due.id, channel_id = %due.channel_id, error = %message, "delivery parked");
             }
+            // The backoff counts from the failure (clock_timestamp), not
+            // from the start of this transaction, which began before the send.
             sqlx::query(
                 "update deliveries set status = $2, attempts = $3, last_error = $4,
-                        next_attempt_at = now() + make_interval(secs => $5)
+                        next_attempt_at = clock_timestamp() + make_interval(secs => $5)
                  where id = $1",
             )
             .bind(due.id)
