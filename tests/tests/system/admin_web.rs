@@ -102,6 +102,95 @@ async fn operator_day_in_the_admin_app() {
     }
 }
 
+/// An admin turns on two-factor authentication in the app and signs in
+/// with a code and with a recovery code (`web/admin/e2e/security.mjs`).
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_enables_two_factor_in_the_app() {
+    let app = web_admin();
+    assert!(
+        app.join("dist/index.html").is_file() && app.join("../node_modules/playwright-core").is_dir(),
+        "the admin app is not built: run `make test` (or ./deploy/dev/build-web.sh) first"
+    );
+    assert!(Path::new("/usr/bin/chromium").is_file(), "Chromium is missing: run ./deploy/dev/ensure-deps.sh --test");
+    let (server, _plugins) = flows::server_with_plugins_and(
+        &[("notifier-webhook.rn", include_str!("../../../plugins/notifier-webhook.rn"))],
+        &[],
+    )
+    .await;
+    // A webhook receiver that was down: one delivery to it was parked; the
+    // admin sends it again from the delivery log.
+    let receiver = crate::http_server::HttpServer::start(crate::http_server::responder(|_, _| {
+        crate::http_server::Reply::new(200, "ok")
+    }))
+    .await;
+    let admin = flows::bootstrap_admin(&server).await;
+    let config = serde_json::json!({ "url": receiver.url("/hook"), "secret": "e2e-secret" }).to_string();
+    let channel = flows::enabled_interface(&server, &admin, "webhook", "Ops hook", &config).await;
+    let pool = server.pool().await;
+    let delivery = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into notify.deliveries (id, event_id, event_type, channel_id, channel_name, title, body, status,
+                                        attempts, last_error)
+         values ($1, $2, 'order_paid', $3::uuid, 'Ops hook', 'Order paid', 'Order o-1 is paid.', 'parked', 5,
+                 'webhook not delivered: HTTP 500 Internal Server Error')",
+    )
+    .bind(delivery)
+    .bind(uuid::Uuid::now_v7())
+    .bind(&channel)
+    .execute(&pool)
+    .await
+    .expect("a parked delivery");
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-security-e2e");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    std::fs::create_dir_all(&artifacts).expect("artifacts dir");
+    let run = tokio::process::Command::new(rustbill_system_tests::node())
+        .arg(app.join("e2e/security.mjs"))
+        .current_dir(&app)
+        .env("RUSTBILL_EDGE", &server.edge)
+        .env("RUSTBILL_ADMIN_USER", ADMIN_USERNAME)
+        .env("RUSTBILL_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("E2E_ARTIFACTS", &artifacts)
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(300), run)
+        .await
+        .expect("the browser run finishes within 5 minutes")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed ({}); screenshots in {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log (tail)\n{}",
+        output.status,
+        artifacts.display(),
+        tail(&server.log(), 80)
+    );
+    let (status, replays): (String, i32) =
+        sqlx::query_as("select status, replays from notify.deliveries where id = $1")
+            .bind(delivery)
+            .fetch_one(&pool)
+            .await
+            .expect("the delivery");
+    assert_eq!((status.as_str(), replays), ("sent", 1), "sent again from the app");
+    assert_eq!(receiver.request_count(), 1);
+    assert!(receiver.requests()[0].header("x-rustbill-signature").is_some_and(|value| value.starts_with("sha256=")));
+    let (enabled, used, left): (bool, i64, i64) = sqlx::query_as(
+        "select u.totp_enabled_at is not null,
+                (select count(*) from identity.admin_recovery_codes c where c.admin_user_id = u.id and c.used_at is not null),
+                (select count(*) from identity.admin_recovery_codes c where c.admin_user_id = u.id and c.used_at is null)
+         from identity.admin_users u where u.username = $1",
+    )
+    .bind(ADMIN_USERNAME)
+    .fetch_one(&pool)
+    .await
+    .expect("the admin");
+    assert_eq!((enabled, used, left), (true, 1, 9), "TOTP on, one recovery code used");
+    for page in ["security", "login-totp", "deliveries", "delivery"] {
+        assert!(artifacts.join(format!("{page}.png")).is_file(), "screenshot of {page}");
+    }
+}
+
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")

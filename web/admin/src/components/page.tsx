@@ -151,6 +151,7 @@ export function QueryError({ error }: { error: unknown }) {
 }
 
 const STATUS_TONES: Record<string, Tone> = {
+  sent: "green", parked: "red", skipped: "neutral",
   active: "green", running: "green", success: "green", paid: "green", healthy: "green", resolved: "green", enabled: "green", closed_ok: "green",
   pending: "yellow", pending_payment: "yellow", provisioning: "yellow", processing: "yellow", issued: "yellow", draft: "neutral", open: "blue",
   suspended: "red", failed: "red", cancelled: "neutral", terminated: "neutral", refunded: "blue", overdue: "red", unhealthy: "red", disabled: "neutral", closed: "neutral",

@@ -6,6 +6,7 @@ export default {
     failed: "失败", refunded: "已退款", partially_refunded: "部分退款", draft: "草稿", issued: "待付款", overdue: "已逾期", void: "已作废",
     open: "待处理", processing: "处理中", resolved: "已解决", closed: "已关闭", healthy: "健康", unhealthy: "异常",
     enabled: "已启用", disabled: "已禁用", unknown: "未知", completed: "已完成", error: "错误",
+    sent: "已发送", skipped: "已跳过", parked: "已搁置",
   },
   en: {
     active: "Active", inactive: "Inactive", pending: "Pending", pending_payment: "Awaiting payment", paid: "Paid", provisioning: "Provisioning",
@@ -13,5 +14,6 @@ export default {
     failed: "Failed", refunded: "Refunded", partially_refunded: "Partly refunded", draft: "Draft", issued: "Issued", overdue: "Overdue", void: "Void",
     open: "Open", processing: "Processing", resolved: "Resolved", closed: "Closed", healthy: "Healthy", unhealthy: "Unhealthy",
     enabled: "Enabled", disabled: "Disabled", unknown: "Unknown", completed: "Completed", error: "Error",
+    sent: "Sent", skipped: "Skipped", parked: "Parked",
   },
 };

@@ -9,6 +9,11 @@ import { Input } from "@rustbill/ui/input";
 import { api } from "@/lib/api";
 import { ME_KEY, useMe } from "@/lib/auth";
 import { formatDateTime } from "@rustbill/ui/utils";
+import { useQuery } from "@tanstack/react-query";
+import { RecoveryCodes, TotpSecret } from "@/components/two-factor";
+import type { TotpEnrollment } from "@/gen/rustbill/identity/identity_pb";
+
+const TOTP_KEY = ["identity", "totp"] as const;
 
 export default function AccountArea() {
   return <SinglePageArea page={<AccountPage />} />;
@@ -21,6 +26,7 @@ function AccountPage() {
       <PageHeader title={t("title")} description={t("description")} />
       <ProfileCard />
       <PasswordCard />
+      <TwoFactorCard />
     </div>
   );
 }
@@ -99,6 +105,121 @@ function PasswordCard() {
           </Button>
         </div>
       </Form>
+    </TitledCard>
+  );
+}
+
+/** Two-factor authentication: status, turning it on (secret, then a code),
+ * new recovery codes, turning it off (unless the server requires it). */
+function TwoFactorCard() {
+  const { t, i18n } = useTranslation("account");
+  const status = useQuery({ queryKey: TOTP_KEY, queryFn: () => api.identity.getTotpStatus({}) });
+  const [enrollment, setEnrollment] = React.useState<TotpEnrollment | null>(null);
+  const [codes, setCodes] = React.useState<string[]>([]);
+  const [code, setCode] = React.useState("");
+  const [password, setPassword] = React.useState("");
+  const begin = useApiMutation(() => api.identity.beginTotpEnrollment({}), {
+    successMessage: t("twoFactor.scanNow"),
+    onSuccess: (response) => setEnrollment(response.enrollment ?? null),
+  });
+  const confirm = useApiMutation(() => api.identity.confirmTotpEnrollment({ code }), {
+    invalidate: [TOTP_KEY],
+    successMessage: t("twoFactor.enabled"),
+    onSuccess: (response) => {
+      setEnrollment(null);
+      setCode("");
+      setCodes(response.recoveryCodes);
+    },
+  });
+  const regenerate = useApiMutation(() => api.identity.regenerateTotpRecoveryCodes({ code }), {
+    invalidate: [TOTP_KEY],
+    successMessage: t("twoFactor.regenerated"),
+    onSuccess: (response) => {
+      setCode("");
+      setCodes(response.recoveryCodes);
+    },
+  });
+  const disable = useApiMutation(
+    () => api.identity.disableTotp({ password, code: /^[0-9 ]+$/.test(code) ? code : "", recoveryCode: /^[0-9 ]+$/.test(code) ? "" : code }),
+    {
+      invalidate: [TOTP_KEY],
+      successMessage: t("twoFactor.disabled"),
+      onSuccess: () => {
+        setCode("");
+        setPassword("");
+      },
+    },
+  );
+  const state = status.data;
+  if (!state) return null;
+  const errors = { ...begin.errors, ...confirm.errors, ...regenerate.errors, ...disable.errors };
+  return (
+    <TitledCard title={t("twoFactor.title")} description={t("twoFactor.description")} contentClassName="grid gap-4">
+      <Details
+        items={[
+          [t("twoFactor.status"), state.enabled ? t("twoFactor.on") : t("twoFactor.off")],
+          ...(state.enabled
+            ? ([
+                [t("twoFactor.since"), formatDateTime(state.enabledAt, i18n.language)],
+                [t("twoFactor.codesLeft"), String(state.recoveryCodesLeft)],
+              ] as [string, string][])
+            : []),
+          ...(state.required ? ([[t("twoFactor.policy"), t("twoFactor.requiredByServer")]] as [string, string][]) : []),
+        ]}
+      />
+      {codes.length > 0 ? (
+        <RecoveryCodes codes={codes} onDone={() => setCodes([])} />
+      ) : !state.enabled ? (
+        enrollment ? (
+          <Form onSubmit={() => confirm.mutate()}>
+            <TotpSecret enrollment={enrollment} />
+            <Field label={t("twoFactor.code")} htmlFor="totp-confirm-code" error={errors.code}>
+              <Input id="totp-confirm-code" inputMode="numeric" autoComplete="one-time-code" value={code} onChange={(event) => setCode(event.target.value)} />
+            </Field>
+            <div>
+              <Button type="submit" disabled={confirm.isPending || code.trim() === ""}>
+                {t("twoFactor.confirm")}
+              </Button>
+            </div>
+          </Form>
+        ) : (
+          <div>
+            <Button type="button" onClick={() => begin.mutate()} disabled={begin.isPending}>
+              {t("twoFactor.enable")}
+            </Button>
+          </div>
+        )
+      ) : (
+        <Form onSubmit={() => regenerate.mutate()}>
+          <Field label={t("twoFactor.codeOrRecovery")} htmlFor="totp-manage-code" error={errors.code || errors.recovery_code}>
+            <Input id="totp-manage-code" autoComplete="one-time-code" value={code} onChange={(event) => setCode(event.target.value)} />
+          </Field>
+          <Field label={t("twoFactor.password")} htmlFor="totp-manage-password" error={errors.password}>
+            <PasswordInput
+              id="totp-manage-password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+              disabled={state.required}
+            />
+          </Field>
+          <div className="flex flex-wrap gap-2">
+            <Button type="submit" variant="outline" disabled={regenerate.isPending || code.trim() === ""}>
+              {t("twoFactor.regenerate")}
+            </Button>
+            <Button
+              type="button"
+              variant="destructive"
+              disabled={state.required || disable.isPending || code.trim() === "" || password === ""}
+              title={state.required ? t("twoFactor.requiredByServer") : undefined}
+              onClick={() => disable.mutate()}
+            >
+              {t("twoFactor.disable")}
+            </Button>
+          </div>
+          {state.required ? <p className="text-sm text-muted-foreground">{t("twoFactor.cannotDisable")}</p> : null}
+        </Form>
+      )}
     </TitledCard>
   );
 }

@@ -13,6 +13,7 @@ import { Button } from "@rustbill/ui/button";
 import { Input, Select, Textarea } from "@rustbill/ui/input";
 import { Table, TBody, TD, TH, THead, TR } from "@rustbill/ui/table";
 import { api } from "@/lib/api";
+import { DeliveryLog } from "./deliveries";
 import { useIsAdmin } from "@/lib/auth";
 import { formatDateTime } from "@rustbill/ui/utils";
 
@@ -21,6 +22,7 @@ const SYSTEM_EVENTS = [
   "order_paid",
   "order_provisioned",
   "order_cancelled",
+  "order_plan_changed",
   "billing.invoice_issued",
   "billing.invoice_paid",
   "billing.overdue",
@@ -70,6 +72,7 @@ function NotificationsPage() {
         <SendTest channels={notifiers.data ?? []} />
         <SystemEvents />
       </div>
+      <DeliveryLog channels={notifiers.data ?? []} />
     </div>
   );
 }

@@ -115,6 +115,21 @@ export default function UsersPage() {
               <Button size="sm" variant="outline" onClick={() => setResetting(user)}>
                 {t("reset.button")}
               </Button>
+              {user.userType === "admin" ? (
+                <ConfirmButton
+                  size="sm"
+                  variant="outline"
+                  title={t("resetTotp.title", { name: user.username })}
+                  description={t("resetTotp.description")}
+                  confirmLabel={t("resetTotp.button")}
+                  onConfirm={async () => {
+                    await api.identity.adminResetTotp({ userId: user.id });
+                    toast.success(t("resetTotp.done"));
+                  }}
+                >
+                  {t("resetTotp.button")}
+                </ConfirmButton>
+              ) : null}
               <ConfirmButton
                 size="sm"
                 title={t("deleteTitle", { name: user.username })}
