@@ -103,9 +103,10 @@ async fn operator_day_in_the_admin_app() {
 }
 
 /// An admin turns on two-factor authentication in the app and signs in
-/// with a code and with a recovery code (`web/admin/e2e/security.mjs`).
+/// with a code and with a recovery code, sends a parked webhook again from
+/// the delivery log, and creates a coupon (`web/admin/e2e/security.mjs`).
 #[tokio::test(flavor = "multi_thread")]
-async fn admin_enables_two_factor_in_the_app() {
+async fn two_factor_webhook_replay_and_coupons_in_the_app() {
     let app = web_admin();
     assert!(
         app.join("dist/index.html").is_file() && app.join("../node_modules/playwright-core").is_dir(),
@@ -186,7 +187,14 @@ async fn admin_enables_two_factor_in_the_app() {
     .await
     .expect("the admin");
     assert_eq!((enabled, used, left), (true, 1, 9), "TOTP on, one recovery code used");
-    for page in ["security", "login-totp", "deliveries", "delivery"] {
+    let coupon: (String, bool, Option<i32>, Option<i32>) = sqlx::query_as(
+        "select duration, is_active, duration_periods, max_per_customer from orders.coupons where code = 'E2E-TEN'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("the coupon created in the app");
+    assert_eq!(coupon, ("repeating".to_string(), false, Some(3), Some(1)));
+    for page in ["security", "login-totp", "deliveries", "delivery", "coupons"] {
         assert!(artifacts.join(format!("{page}.png")).is_file(), "screenshot of {page}");
     }
 }

@@ -2,7 +2,8 @@
 // it, in headless Chromium against the real stack the Rust harness started
 // (tests/tests/system/admin_web.rs): enrol from the account page with the
 // code an authenticator would show, keep the recovery codes, sign in with a
-// code and then with a recovery code, and look at the webhook delivery log.
+// code and then with a recovery code, send a parked webhook again from the
+// delivery log, and create a coupon.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { closeBrowser, env, launch, shot, step } from "../../ui/e2e/kit.mjs";
@@ -138,6 +139,26 @@ try {
     await detail.waitFor();
     await detail.getByText("replay 1").waitFor();
     await shot(page, "delivery");
+    await page.keyboard.press("Escape");
+    await detail.waitFor({ state: "detached" });
+  });
+
+  await step(page, "an admin creates a coupon for the first three periods", async () => {
+    await page.getByRole("link", { name: "Coupons" }).click();
+    await page.getByRole("button", { name: "New coupon" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Code").fill("e2e-ten");
+    await dialog.getByLabel("Percent off").fill("10");
+    await dialog.getByLabel("Lasts").selectOption("repeating");
+    await dialog.getByLabel("Periods discounted (first included)").fill("3");
+    await dialog.getByLabel("Uses per customer").fill("1");
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const row = page.getByRole("row").filter({ hasText: "E2E-TEN" });
+    await row.getByText("10% · 3 periods").waitFor();
+    await shot(page, "coupons");
+    await row.getByRole("button", { name: "Pause" }).click();
+    await row.getByText("Inactive").waitFor();
   });
 
   assert.deepEqual(consoleErrors, [], "no uncaught errors in the page");

@@ -16,6 +16,7 @@ const areas = {
   instances: React.lazy(() => import("@/pages/instances")),
   payments: React.lazy(() => import("@/pages/payments")),
   invoices: React.lazy(() => import("@/pages/invoices")),
+  coupons: React.lazy(() => import("@/pages/coupons")),
   tickets: React.lazy(() => import("@/pages/tickets")),
   notifications: React.lazy(() => import("@/pages/notifications")),
   plugins: React.lazy(() => import("@/pages/plugins")),

@@ -3,7 +3,7 @@ import { NavLink, Outlet } from "react-router";
 import { useTranslation } from "react-i18next";
 import {
   Activity, Boxes, CreditCard, FileText, KeyRound, LayoutDashboard, LifeBuoy, LogOut, Moon, Bell, Package,
-  Plug, ScrollText, Server, ShoppingCart, Sun, UserCog, Users,
+  Plug, ScrollText, Server, ShoppingCart, Sun, TicketPercent, UserCog, Users,
 } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
 import { Select } from "@rustbill/ui/input";
@@ -29,6 +29,7 @@ const NAV: { group: string; items: { to: string; key: string; icon: React.Compon
       { to: "/instances", key: "instances", icon: Server },
       { to: "/payments", key: "payments", icon: CreditCard },
       { to: "/invoices", key: "invoices", icon: FileText },
+      { to: "/coupons", key: "coupons", icon: TicketPercent },
     ],
   },
   {

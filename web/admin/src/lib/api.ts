@@ -10,6 +10,7 @@ import { CustomerService } from "@/gen/rustbill/customer/customer_pb";
 import { ApiKeyService } from "@/gen/rustbill/downstream/downstream_pb";
 import { BalanceService } from "@/gen/rustbill/balance/balance_pb";
 import { BillingService } from "@/gen/rustbill/billing/billing_pb";
+import { CouponService } from "@/gen/rustbill/billing/coupon_pb";
 import { InstanceService } from "@/gen/rustbill/instance/instance_pb";
 import { IntegrationService } from "@/gen/rustbill/integration/integration_pb";
 import { NotificationService } from "@/gen/rustbill/notification/notification_pb";
@@ -37,6 +38,7 @@ export const api = {
   apiKeys: client(ApiKeyService),
   balance: client(BalanceService),
   billing: client(BillingService),
+  coupons: client(CouponService),
   instances: client(InstanceService),
   integration: client(IntegrationService),
   notifications: client(NotificationService),

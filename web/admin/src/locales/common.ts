@@ -26,7 +26,8 @@ export default {
       plugins: "插件管理",
       system: "系统管理",
       logs: "操作日志",
-      account: "修改密码",
+      account: "账户与安全",
+      coupons: "优惠券",
     },
     action: {
       create: "新建",
@@ -118,7 +119,8 @@ export default {
       plugins: "Plugins",
       system: "System",
       logs: "Operation log",
-      account: "Change password",
+      account: "Account & security",
+      coupons: "Coupons",
     },
     action: {
       create: "New",
