@@ -104,29 +104,46 @@ async fn operator_day_in_the_admin_app() {
 
 /// An admin turns on two-factor authentication in the app and signs in
 /// with a code and with a recovery code, sends a parked webhook again from
-/// the delivery log, and creates a coupon (`web/admin/e2e/security.mjs`).
-#[tokio::test(flavor = "multi_thread")]
-async fn two_factor_webhook_replay_and_coupons_in_the_app() {
+/// the delivery log, creates a coupon and upgrades a customer's service
+/// (`web/admin/e2e/security.mjs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_factor_webhook_replay_coupons_and_plan_change_in_the_app() {
     let app = web_admin();
     assert!(
         app.join("dist/index.html").is_file() && app.join("../node_modules/playwright-core").is_dir(),
         "the admin app is not built: run `make test` (or ./deploy/dev/build-web.sh) first"
     );
     assert!(Path::new("/usr/bin/chromium").is_file(), "Chromium is missing: run ./deploy/dev/ensure-deps.sh --test");
-    let (server, _plugins) = flows::server_with_plugins_and(
-        &[("notifier-webhook.rn", include_str!("../../../plugins/notifier-webhook.rn"))],
-        &[],
-    )
-    .await;
+    let shop = crate::orders::Shop::open("", false).await;
+    let server = &shop.server;
     // A webhook receiver that was down: one delivery to it was parked; the
     // admin sends it again from the delivery log.
     let receiver = crate::http_server::HttpServer::start(crate::http_server::responder(|_, _| {
         crate::http_server::Reply::new(200, "ok")
     }))
     .await;
-    let admin = flows::bootstrap_admin(&server).await;
     let config = serde_json::json!({ "url": receiver.url("/hook"), "secret": "e2e-secret" }).to_string();
-    let channel = flows::enabled_interface(&server, &admin, "webhook", "Ops hook", &config).await;
+    let channel = flows::enabled_interface(server, &shop.admin, "webhook", "Ops hook", &config).await;
+    // An active 10.00/month service the admin upgrades to 20.00/month.
+    let medium = rustbill_proto::product::product_service_client::ProductServiceClient::new(shop.channel.clone())
+        .create_product(rustbill_system_tests::session(
+            rustbill_proto::product::CreateProductRequest {
+                name: "VPS M".into(),
+                price_per_month: "20.00".into(),
+                interface_id: shop.provider.clone(),
+                ..Default::default()
+            },
+            &shop.admin,
+        ))
+        .await
+        .expect("product")
+        .into_inner()
+        .product
+        .expect("product");
+    let customer = shop.customer("ursula_upgrade").await;
+    shop.credit(&customer, "100.00").await;
+    let order = shop.order(&customer, "balance").await.expect("order").order.expect("order");
+    shop.settled(&order.id, "active").await;
     let pool = server.pool().await;
     let delivery = uuid::Uuid::now_v7();
     sqlx::query(
@@ -152,6 +169,8 @@ async fn two_factor_webhook_replay_and_coupons_in_the_app() {
         .env("RUSTBILL_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("E2E_ARTIFACTS", &artifacts)
         .env("CHROMIUM", "/usr/bin/chromium")
+        .env("E2E_ORDER_ID", &order.id)
+        .env("E2E_DELIVERY_ID", delivery.to_string())
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(300), run)
@@ -174,8 +193,13 @@ async fn two_factor_webhook_replay_and_coupons_in_the_app() {
             .await
             .expect("the delivery");
     assert_eq!((status.as_str(), replays), ("sent", 1), "sent again from the app");
-    assert_eq!(receiver.request_count(), 1);
-    assert!(receiver.requests()[0].header("x-rustbill-signature").is_some_and(|value| value.starts_with("sha256=")));
+    let replayed: Vec<_> = receiver
+        .requests()
+        .into_iter()
+        .filter(|request| request.header("x-rustbill-delivery-id") == Some(delivery.to_string().as_str()))
+        .collect();
+    assert_eq!(replayed.len(), 1);
+    assert!(replayed[0].header("x-rustbill-signature").is_some_and(|value| value.starts_with("sha256=")));
     let (enabled, used, left): (bool, i64, i64) = sqlx::query_as(
         "select u.totp_enabled_at is not null,
                 (select count(*) from identity.admin_recovery_codes c where c.admin_user_id = u.id and c.used_at is not null),
@@ -194,7 +218,14 @@ async fn two_factor_webhook_replay_and_coupons_in_the_app() {
     .await
     .expect("the coupon created in the app");
     assert_eq!(coupon, ("repeating".to_string(), false, Some(3), Some(1)));
-    for page in ["security", "login-totp", "deliveries", "delivery", "coupons"] {
+    // The upgrade's prorated charge is paid from the balance; then it applies.
+    let deadline = tokio::time::Instant::now() + crate::orders::SETTLE;
+    while shop.get_order(&order.id).await.product_id != medium.id {
+        assert!(tokio::time::Instant::now() < deadline, "the plan change from the app did not take effect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shop.balance_of(&customer).await < rust_decimal::Decimal::new(9000, 2), "the upgrade was charged");
+    for page in ["security", "login-totp", "deliveries", "delivery", "coupons", "plan-change"] {
         assert!(artifacts.join(format!("{page}.png")).is_file(), "screenshot of {page}");
     }
 }

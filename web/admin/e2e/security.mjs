@@ -3,7 +3,7 @@
 // (tests/tests/system/admin_web.rs): enrol from the account page with the
 // code an authenticator would show, keep the recovery codes, sign in with a
 // code and then with a recovery code, send a parked webhook again from the
-// delivery log, and create a coupon.
+// delivery log, create a coupon and upgrade a customer's service.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { closeBrowser, env, launch, shot, step } from "../../ui/e2e/kit.mjs";
@@ -121,7 +121,7 @@ try {
   await step(page, "a parked webhook is sent again from the delivery log", async () => {
     await page.goto(`${ADMIN}/notifications`);
     await page.getByText("Delivery log", { exact: true }).waitFor();
-    const row = page.getByRole("row").filter({ hasText: "Ops hook" }).filter({ hasText: "order_paid" });
+    const row = page.locator(`tr[data-row-key="${env("E2E_DELIVERY_ID")}"]`);
     await row.getByText("Parked").waitFor();
     await shot(page, "deliveries");
     await row.getByRole("button", { name: "Send again" }).click();
@@ -159,6 +159,16 @@ try {
     await shot(page, "coupons");
     await row.getByRole("button", { name: "Pause" }).click();
     await row.getByText("Inactive").waitFor();
+  });
+
+  await step(page, "an admin upgrades a customer's service, prorated", async () => {
+    await page.goto(`${ADMIN}/orders/${env("E2E_ORDER_ID")}`);
+    await page.getByLabel("New product").selectOption({ label: "VPS M" });
+    await page.getByText("Net (negative goes to the balance)").waitFor();
+    await page.getByText("Now (prorated to the second)").waitFor();
+    await shot(page, "plan-change");
+    await page.getByRole("button", { name: "Change plan" }).click();
+    await page.getByText("Plan change submitted").waitFor();
   });
 
   assert.deepEqual(consoleErrors, [], "no uncaught errors in the page");

@@ -91,6 +91,19 @@ function OrderView({ order }: { order: OrderInfo }) {
               [t("detail.product"), order.productName],
               [t("detail.cycle"), t(`cycles.${order.billingCycle}`, { defaultValue: order.billingCycle })],
               [t("detail.amount"), formatMoney(order.amount, order.currency)],
+              ...(order.couponCode
+                ? ([
+                    [t("detail.listAmount"), formatMoney(order.listAmount, order.currency)],
+                    [
+                      t("detail.coupon"),
+                      `${order.couponCode} (−${formatMoney(order.discountAmount, order.currency)}; ${
+                        order.couponPeriodsLeft < 0
+                          ? t("detail.couponForever")
+                          : t("detail.couponPeriodsLeft", { count: order.couponPeriodsLeft })
+                      })`,
+                    ],
+                  ] as [string, React.ReactNode][])
+                : []),
               [t("detail.gateway"), <PaymentMethod id={order.gatewayInterfaceId} />],
               [t("detail.gatewayPaymentId"), order.gatewayPaymentId ? <Mono>{order.gatewayPaymentId}</Mono> : ""],
               [t("detail.provider"), <ProviderName id={order.providerInterfaceId} />],
@@ -106,6 +119,7 @@ function OrderView({ order }: { order: OrderInfo }) {
         </div>
         <div className="grid content-start gap-4">
           <StatusCard key={order.status} order={order} />
+          {order.status === "active" ? <PlanChangeCard order={order} /> : null}
           <OrderInstance order={order} />
           <EditCard key={`${order.notes}\u0000${order.providerInstanceId}`} order={order} />
         </div>
@@ -311,6 +325,84 @@ function OrderPayments({ rows, loading, error }: { rows: PaymentRecord[] | undef
       ) : (
         <DataTable columns={columns} rows={rows} rowKey={(payment) => payment.id} loading={loading} error={error} />
       )}
+    </TitledCard>
+  );
+}
+
+/** Moves an active service to another product of its provider: the
+ * prorated quote first, then the change (or its schedule). */
+function PlanChangeCard({ order }: { order: OrderInfo }) {
+  const { t } = useTranslation("orders");
+  const client = useQueryClient();
+  const [productId, setProductId] = React.useState("");
+  const products = useQuery({
+    queryKey: ["products", "provider", order.providerInterfaceId],
+    queryFn: async () =>
+      (await api.products.listProducts({ interfaceId: order.providerInterfaceId, isActive: true, pagination: { page: 1, pageSize: 100 } }))
+        .products,
+  });
+  const quote = useQuery({
+    queryKey: ["orders", "plan-quote", order.id, productId],
+    queryFn: async () => (await api.orders.previewPlanChange({ orderId: order.id, productId })).quote ?? null,
+    enabled: productId !== "",
+    retry: false,
+  });
+  const change = useApiMutation(() => api.orders.changePlan({ orderId: order.id, productId }), {
+    successMessage: t("plan.done"),
+    onSuccess: async () => {
+      setProductId("");
+      for (const key of AFTER_ORDER_CHANGE) await client.invalidateQueries({ queryKey: key });
+    },
+  });
+  const cancel = useApiMutation(() => api.orders.cancelPlanChange({ orderId: order.id }), { successMessage: t("plan.cancelled") });
+  const q = quote.data;
+  const money = (value: string) => formatMoney(value, order.currency);
+  return (
+    <TitledCard title={t("plan.title")} description={t("plan.hint")} contentClassName="grid gap-3">
+      <Field label={t("plan.product")} htmlFor="plan-product" error={change.errors.product_id}>
+        <Select id="plan-product" value={productId} onChange={(event) => setProductId(event.target.value)}>
+          <option value="">{t("plan.choose")}</option>
+          {(products.data ?? [])
+            .filter((product) => product.id !== order.productId)
+            .map((product) => (
+              <option key={product.id} value={product.id}>
+                {product.name}
+              </option>
+            ))}
+        </Select>
+      </Field>
+      {quote.error ? <QueryError error={quote.error} /> : null}
+      {q ? (
+        <dl className="grid grid-cols-[1fr_auto] gap-x-3 gap-y-1 text-sm" data-testid="plan-quote">
+          {(
+            [
+              [t("plan.timing"), t(`plan.timings.${q.timing}`, { defaultValue: q.timing })],
+              [t("plan.newPrice"), money(q.newListAmount)],
+              ...(q.timing === "immediate"
+                ? [
+                    [t("plan.left"), `${Math.round((Number(q.secondsLeft) / Math.max(1, Number(q.periodSeconds))) * 1000) / 10}%`],
+                    [t("plan.credit"), money(q.creditAmount)],
+                    [t("plan.charge"), money(q.chargeAmount)],
+                    [t("plan.net"), money(q.netAmount)],
+                  ]
+                : []),
+            ] as [string, string][]
+          ).map(([label, value]) => (
+            <React.Fragment key={label}>
+              <dt className="text-muted-foreground">{label}</dt>
+              <dd className="text-right font-medium tabular-nums">{value}</dd>
+            </React.Fragment>
+          ))}
+        </dl>
+      ) : null}
+      <div className="flex flex-wrap gap-2">
+        <Button disabled={!q || change.isPending} onClick={() => change.mutate()}>
+          {t("plan.submit")}
+        </Button>
+        <Button variant="outline" disabled={cancel.isPending} onClick={() => cancel.mutate()}>
+          {t("plan.cancel")}
+        </Button>
+      </div>
     </TitledCard>
   );
 }
