@@ -163,6 +163,21 @@ async fn open_shop(portal_dir: &Path, public_url: &str) -> Shop {
         ))
         .await
         .expect("create product");
+    // A welcome coupon the customer uses on the second order.
+    rustbill_proto::billing::coupon_service_client::CouponServiceClient::new(server.channel().await)
+        .create_coupon(session(
+            rustbill_proto::billing::CreateCouponRequest {
+                code: "WELCOME10".into(),
+                kind: "percent".into(),
+                value: "10".into(),
+                duration: "once".into(),
+                max_per_customer: 1,
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .expect("create coupon");
     Shop { server, _plugins: plugins, admin, smtp, _epay: epay, bank }
 }
 
@@ -464,6 +479,15 @@ async fn a_new_customer_in_the_portal() {
     .expect("payments");
     let purposes: Vec<&str> = paid.iter().map(|(purpose, _)| purpose.as_str()).collect();
     assert_eq!(purposes, ["order", "order", "recharge", "invoice"], "epay, bank transfer, recharge, invoice");
+    let discounted: (String, String, String) = sqlx::query_as(
+        "select amount::text, list_amount::text, discount_amount::text from orders.orders
+         where customer_id = $1 and coupon_code = 'WELCOME10'",
+    )
+    .bind(customer_id)
+    .fetch_one(&pool)
+    .await
+    .expect("the order with the coupon");
+    assert_eq!(discounted, ("72.00".into(), "80.00".into(), "8.00".into()), "10 % off the yearly price");
     let paid_invoices: i64 =
         sqlx::query_scalar("select count(*) from orders.invoices where customer_id = $1 and status = 'paid'")
             .bind(customer_id)

@@ -116,16 +116,24 @@ try {
     await shot(page, "instance");
   });
 
-  await step(page, "order a second server by bank transfer; the operator confirms receipt", async () => {
+  await step(page, "order a second server with a coupon, by bank transfer; the operator confirms receipt", async () => {
     await page.goto(`${PORTAL}/catalog`);
     await page.getByRole("link", { name: /HK VPS Starter/ }).first().click();
     await page.getByLabel("Billing cycle").selectOption("yearly");
     await page.getByLabel("Payment method").selectOption({ label: "Bank transfer" });
+    // A wrong code says why; the welcome coupon takes 10 % off.
+    await page.getByLabel("Coupon code").fill("NOPE-123");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.getByText("no such coupon").waitFor();
+    await page.getByLabel("Coupon code").fill("welcome10");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.getByTestId("coupon-applied").filter({ hasText: "WELCOME10" }).waitFor();
+    await waitFor("the discounted price", async () => (await page.getByTestId("order-total").textContent()).includes("72.00"));
     await page.getByRole("button", { name: "Order now" }).click();
     await page.waitForURL(/\/dashboard\/orders\/[0-9a-f-]{36}$/);
     bankOrder = orderIdOf(page.url());
     await page.getByText("6222 0000 1111 2222").first().waitFor();
-    await page.getByText("80.00").first().waitFor();
+    await page.getByText("72.00").first().waitFor();
     await shot(page, "order-bank");
     await ask({ ask: "confirm_bank_transfer", order_id: bankOrder });
     await page.getByText("Active", { exact: true }).first().waitFor({ timeout: 60_000 });

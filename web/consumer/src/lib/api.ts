@@ -10,6 +10,7 @@ import { IdentityService } from "@/gen/rustbill/identity/identity_pb";
 import { ApiKeyService } from "@/gen/rustbill/downstream/downstream_pb";
 import { BalanceService } from "@/gen/rustbill/balance/balance_pb";
 import { BillingService } from "@/gen/rustbill/billing/billing_pb";
+import { CouponService } from "@/gen/rustbill/billing/coupon_pb";
 import { InstanceService } from "@/gen/rustbill/instance/instance_pb";
 import { IntegrationService } from "@/gen/rustbill/integration/integration_pb";
 import { OrderService } from "@/gen/rustbill/order/order_pb";
@@ -85,6 +86,7 @@ export const api = {
   apiKeys: lazyClient(ApiKeyService),
   balance: lazyClient(BalanceService),
   billing: lazyClient(BillingService),
+  coupons: lazyClient(CouponService),
   instances: lazyClient(InstanceService),
   integration: lazyClient(IntegrationService),
   orders: lazyClient(OrderService),

@@ -6,7 +6,7 @@ import { toast } from "sonner";
 import { ArrowLeft } from "lucide-react";
 import { Button } from "@rustbill/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@rustbill/ui/card";
-import { Select, Textarea } from "@rustbill/ui/input";
+import { Input, Select, Textarea } from "@rustbill/ui/input";
 import type { ProductInfo } from "@/gen/rustbill/product/product_pb";
 import { api, Code, ConnectError, errorMessage, fieldErrors } from "@/lib/api";
 import { useCurrentUser } from "@/lib/auth";
@@ -92,16 +92,37 @@ function OrderForm({ product }: { product: ProductInfo }) {
   const [gateway, setGateway] = React.useState("");
   const chosenGateway = gateway || gateways.data?.[0]?.gatewayId || BALANCE;
   const [notes, setNotes] = React.useState("");
+  const [couponDraft, setCouponDraft] = React.useState("");
+  // The coupon applied (previewed) for this product and cycle, with its effect.
+  const [coupon, setCoupon] = React.useState<{ code: string; cycle: string; discount: string; amount: string } | null>(null);
+
+  const chosenSpecs = () => {
+    const extraSpecs: Record<string, string> = {};
+    for (const section of sections) {
+      for (const field of section.fields) {
+        const value = specValue(field.key, initialValue(field, product.specs));
+        if (value !== "") extraSpecs[field.key] = value;
+      }
+    }
+    return extraSpecs;
+  };
+  const applyCoupon = useMutation({
+    mutationFn: () =>
+      api.coupons.previewCoupon({
+        code: couponDraft.trim(),
+        productId: product.id,
+        billingCycle: cycle,
+        serverSpec: { extraSpecs: chosenSpecs() },
+      }),
+    onSuccess: (response) =>
+      setCoupon({ code: response.coupon?.code ?? couponDraft.trim(), cycle, discount: response.discountAmount, amount: response.amount }),
+    onError: () => setCoupon(null),
+  });
+  const appliedCoupon = coupon && coupon.cycle === cycle ? coupon : null;
 
   const order = useMutation({
     mutationFn: () => {
-      const extraSpecs: Record<string, string> = {};
-      for (const section of sections) {
-        for (const field of section.fields) {
-          const value = specValue(field.key, initialValue(field, product.specs));
-          if (value !== "") extraSpecs[field.key] = value;
-        }
-      }
+      const extraSpecs = chosenSpecs();
       return api.orders.createOrder({
         productId: product.id,
         billingCycle: cycle,
@@ -109,6 +130,7 @@ function OrderForm({ product }: { product: ProductInfo }) {
         gatewayInterfaceId: chosenGateway,
         notes: notes.trim(),
         serverSpec: { extraSpecs },
+        couponCode: appliedCoupon?.code ?? "",
       });
     },
     onSuccess: (response) => {
@@ -216,6 +238,32 @@ function OrderForm({ product }: { product: ProductInfo }) {
                 </Select>
               </Field>
               {gateways.isError ? <QueryError error={gateways.error} onRetry={() => void gateways.refetch()} /> : null}
+              <Field id="order-coupon" label={t("order.coupon")} error={applyCoupon.error ? errorMessage(applyCoupon.error) : errors.coupon_code}>
+                <div className="flex gap-2">
+                  <Input
+                    id="order-coupon"
+                    value={couponDraft}
+                    onChange={(event) => {
+                      setCouponDraft(event.target.value);
+                      setCoupon(null);
+                    }}
+                    placeholder={t("order.couponPlaceholder")}
+                  />
+                  <Button
+                    type="button"
+                    variant="outline"
+                    disabled={couponDraft.trim() === "" || applyCoupon.isPending}
+                    onClick={() => applyCoupon.mutate()}
+                  >
+                    {t("order.applyCoupon")}
+                  </Button>
+                </div>
+              </Field>
+              {appliedCoupon ? (
+                <p className="text-sm text-green-700 dark:text-green-400" data-testid="coupon-applied">
+                  {t("order.couponApplied", { code: appliedCoupon.code, discount: appliedCoupon.discount })}
+                </p>
+              ) : null}
               <Field id="order-notes" label={t("order.notes")} error={errors.notes}>
                 <Textarea id="order-notes" rows={2} value={notes} onChange={(event) => setNotes(event.target.value)} />
               </Field>
@@ -226,12 +274,12 @@ function OrderForm({ product }: { product: ProductInfo }) {
             <div className="flex items-baseline justify-between border-t pt-3">
               <span className="text-sm text-muted-foreground">{t("order.total")}</span>
               <span className="text-xl font-semibold text-primary" data-testid="order-total">
-                ¥{price}
+                ¥{appliedCoupon ? appliedCoupon.amount : price}
               </span>
             </div>
           ) : null}
           {Object.entries(errors)
-            .filter(([field]) => !["billing_cycle", "gateway_interface_id", "notes"].includes(field))
+            .filter(([field]) => !["billing_cycle", "gateway_interface_id", "notes", "coupon_code"].includes(field))
             .map(([field, message]) => (
               <p key={field} role="alert" className="text-sm text-destructive">
                 {field}: {message}
