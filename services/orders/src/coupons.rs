@@ -144,6 +144,15 @@ pub fn normalise_code(field: &str, code: &str) -> AppResult<String> {
     Ok(code)
 }
 
+/// How many orders of `customer` redeemed `coupon`.
+async fn times_used(connection: &mut PgConnection, coupon: Uuid, customer: Uuid) -> AppResult<i64> {
+    Ok(sqlx::query_scalar("select count(*) from coupon_redemptions where coupon_id = $1 and customer_id = $2")
+        .bind(coupon)
+        .bind(customer)
+        .fetch_one(connection)
+        .await?)
+}
+
 /// Redeems `code` for `order_id` in the caller's transaction (which then
 /// inserts the order). Every refusal is InvalidArgument on `coupon_code`
 /// and changes nothing.
@@ -169,13 +178,7 @@ pub async fn redeem(
         return Err(AppError::invalid_field("coupon_code", reason));
     }
     if let Some(max) = coupon.max_per_customer {
-        let used: i64 =
-            sqlx::query_scalar("select count(*) from coupon_redemptions where coupon_id = $1 and customer_id = $2")
-                .bind(coupon.id)
-                .bind(customer_id)
-                .fetch_one(&mut *connection)
-                .await?;
-        if used >= i64::from(max) {
+        if times_used(&mut *connection, coupon.id, customer_id).await? >= i64::from(max) {
             return Err(AppError::invalid_field("coupon_code", "you have already used this coupon"));
         }
     }
@@ -497,13 +500,8 @@ impl Coupons {
             return Err(AppError::invalid_field("code", reason));
         }
         if let (Some(max), Some(customer)) = (coupon.max_per_customer, customer_id) {
-            let used: i64 =
-                sqlx::query_scalar("select count(*) from coupon_redemptions where coupon_id = $1 and customer_id = $2")
-                    .bind(coupon.id)
-                    .bind(customer)
-                    .fetch_one(&self.state.pool)
-                    .await?;
-            if used >= i64::from(max) {
+            let mut connection = self.state.pool.acquire().await?;
+            if times_used(&mut connection, coupon.id, customer).await? >= i64::from(max) {
                 return Err(AppError::invalid_field("code", "you have already used this coupon"));
             }
         }
