@@ -18,42 +18,16 @@ fn web_admin() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn operator_day_in_the_admin_app() {
-    let app = web_admin();
-    assert!(
-        app.join("dist/index.html").is_file() && app.join("../node_modules/playwright-core").is_dir(),
-        "the admin app is not built: run `make test` (or ./deploy/dev/build-web.sh) first"
-    );
-    assert!(Path::new("/usr/bin/chromium").is_file(), "Chromium is missing: run ./deploy/dev/ensure-deps.sh --test");
     let (server, _plugins) = flows::server_with_plugins_and(&[("provider-demo.rn", PROVIDER)], &[]).await;
-    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-e2e");
-    let _ = std::fs::remove_dir_all(&artifacts);
-    std::fs::create_dir_all(&artifacts).expect("artifacts dir");
-
-    let run = tokio::process::Command::new(rustbill_system_tests::node())
-        .arg(app.join("e2e/admin.mjs"))
-        .current_dir(&app)
-        .env("RUSTBILL_EDGE", &server.edge)
-        .env("RUSTBILL_ADMIN_USER", ADMIN_USERNAME)
-        .env("RUSTBILL_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("E2E_ARTIFACTS", &artifacts)
-        .env("E2E_PROVIDER_SCRIPT", Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plugins/provider-demo.rn"))
-        .env("CHROMIUM", "/usr/bin/chromium")
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(600), run)
-        .await
-        .expect("the browser run finishes within 10 minutes")
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the browser run failed ({}); screenshots in {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log (tail)\n{}",
-        output.status,
-        artifacts.display(),
-        tail(&server.log(), 80)
-    );
+    let provider_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plugins/provider-demo.rn");
+    let artifacts = run_browser(
+        "admin.mjs",
+        &server,
+        "admin-e2e",
+        &[("E2E_PROVIDER_SCRIPT", provider_script.to_str().expect("utf-8 path"))],
+        Duration::from_secs(600),
+    )
+    .await;
 
     // What the pages did, as the services stored it.
     let pool = server.pool().await;
@@ -108,12 +82,6 @@ async fn operator_day_in_the_admin_app() {
 /// (`web/admin/e2e/security.mjs`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_factor_webhook_replay_coupons_and_plan_change_in_the_app() {
-    let app = web_admin();
-    assert!(
-        app.join("dist/index.html").is_file() && app.join("../node_modules/playwright-core").is_dir(),
-        "the admin app is not built: run `make test` (or ./deploy/dev/build-web.sh) first"
-    );
-    assert!(Path::new("/usr/bin/chromium").is_file(), "Chromium is missing: run ./deploy/dev/ensure-deps.sh --test");
     let shop = crate::orders::Shop::open("", false).await;
     let server = &shop.server;
     // A webhook receiver that was down: one delivery to it was parked; the
@@ -158,34 +126,15 @@ async fn two_factor_webhook_replay_coupons_and_plan_change_in_the_app() {
     .execute(&pool)
     .await
     .expect("a parked delivery");
-    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-security-e2e");
-    let _ = std::fs::remove_dir_all(&artifacts);
-    std::fs::create_dir_all(&artifacts).expect("artifacts dir");
-    let run = tokio::process::Command::new(rustbill_system_tests::node())
-        .arg(app.join("e2e/security.mjs"))
-        .current_dir(&app)
-        .env("RUSTBILL_EDGE", &server.edge)
-        .env("RUSTBILL_ADMIN_USER", ADMIN_USERNAME)
-        .env("RUSTBILL_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("E2E_ARTIFACTS", &artifacts)
-        .env("CHROMIUM", "/usr/bin/chromium")
-        .env("E2E_ORDER_ID", &order.id)
-        .env("E2E_DELIVERY_ID", delivery.to_string())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(300), run)
-        .await
-        .expect("the browser run finishes within 5 minutes")
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the browser run failed ({}); screenshots in {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log (tail)\n{}",
-        output.status,
-        artifacts.display(),
-        tail(&server.log(), 80)
-    );
+    let delivery_id = delivery.to_string();
+    let artifacts = run_browser(
+        "security.mjs",
+        server,
+        "admin-security-e2e",
+        &[("E2E_ORDER_ID", order.id.as_str()), ("E2E_DELIVERY_ID", delivery_id.as_str())],
+        Duration::from_secs(300),
+    )
+    .await;
     let (status, replays): (String, i32) =
         sqlx::query_as("select status, replays from notify.deliveries where id = $1")
             .bind(delivery)
@@ -228,6 +177,56 @@ async fn two_factor_webhook_replay_coupons_and_plan_change_in_the_app() {
     for page in ["security", "login-totp", "deliveries", "delivery", "coupons", "plan-change"] {
         assert!(artifacts.join(format!("{page}.png")).is_file(), "screenshot of {page}");
     }
+}
+
+/// Runs `web/admin/e2e/<script>` in headless Chromium against `server`
+/// (signing in as the bootstrap admin), with `env` on top; fails the test
+/// with both outputs and the server log when it fails. The directory of its
+/// screenshots.
+async fn run_browser(
+    script: &str,
+    server: &rustbill_system_tests::TestServer,
+    artifacts_name: &str,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> PathBuf {
+    let app = web_admin();
+    assert!(
+        app.join("dist/index.html").is_file() && app.join("../node_modules/playwright-core").is_dir(),
+        "the admin app is not built: run `make test` (or ./deploy/dev/build-web.sh) first"
+    );
+    assert!(Path::new("/usr/bin/chromium").is_file(), "Chromium is missing: run ./deploy/dev/ensure-deps.sh --test");
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join(artifacts_name);
+    let _ = std::fs::remove_dir_all(&artifacts);
+    std::fs::create_dir_all(&artifacts).expect("artifacts dir");
+    let mut command = tokio::process::Command::new(rustbill_system_tests::node());
+    command
+        .arg(app.join("e2e").join(script))
+        .current_dir(&app)
+        .env("RUSTBILL_EDGE", &server.edge)
+        .env("RUSTBILL_ADMIN_USER", ADMIN_USERNAME)
+        .env("RUSTBILL_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("E2E_ARTIFACTS", &artifacts)
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .kill_on_drop(true);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = tokio::time::timeout(limit, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("the browser run finishes within {} s", limit.as_secs()))
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser run failed ({}); screenshots in {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log (tail)\n{}",
+        output.status,
+        artifacts.display(),
+        tail(&server.log(), 80)
+    );
+    artifacts
 }
 
 fn tail(text: &str, lines: usize) -> String {
